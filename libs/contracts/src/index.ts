@@ -1,0 +1,27 @@
+export { CONTRACT_VERSION, IpAddress, IpFamily, LabelSelector, ServiceKey } from './common.js';
+export {
+  AllocationSnapshot,
+  BgpConfigSnapshot,
+  BgpPeerSnapshot,
+  EndpointsSnapshot,
+  NodeHealthSnapshot,
+  NodeSnapshot,
+  PoolSnapshot,
+  RefusalReason,
+  ServiceSnapshot,
+} from './snapshots.js';
+export {
+  EVENT_SOURCE_PREFIX,
+  EventSchemas,
+  EventTypes,
+  L2OwnerChangedEvent,
+  RouteAnnouncedEvent,
+  RouteChangedEvent,
+  RouteWithdrawnEvent,
+  VipAssignedEvent,
+  VipReleasedEvent,
+} from './events.js';
+export type { EventName } from './events.js';
+export { validator } from './validate.js';
+export type { Checked, Validator } from './validate.js';
+export { publishedSchemas, renderSchema } from './schemas.js';
