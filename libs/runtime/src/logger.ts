@@ -1,0 +1,19 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * A JSON logger for one component. Fields that identify what a line is about are named the same
+ * everywhere: `service` (namespace/name), `vip`, `node`, `pool`, `peer`, `subject`.
+ */
+export function createLogger(component: string, level: LogLevel = 'info'): Logger {
+  return pino({
+    level,
+    base: { component },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  });
+}
