@@ -1,0 +1,156 @@
+import { readFileSync } from 'node:fs';
+import type { Static } from '@sinclair/typebox';
+import {
+  connect,
+  credsAuthenticator,
+  DiscardPolicy,
+  Events,
+  RetentionPolicy,
+  StorageType,
+  type ConnectionOptions,
+  type JetStreamClient,
+  type KV,
+  type NatsConnection,
+} from 'nats';
+import { EventSchemas, EventTypes, validator, type EventName, type Validator } from '@berth/contracts';
+import type { Logger, Readiness } from '@berth/runtime';
+import { Counter, type Registry } from 'prom-client';
+import type { BusConfig } from './config.js';
+import { ContractViolationError } from './errors.js';
+import { EventsStream, type BucketSpec } from './topology.js';
+import { SnapshotBucketImpl, type SnapshotBucket } from './snapshot-bucket.js';
+
+/** Berth's view of NATS: typed snapshot buckets and CloudEvents, validated both ways. */
+export interface Bus {
+  /** Opens (creating when missing) one snapshot bucket. */
+  bucket<T extends { key: string }>(spec: BucketSpec<T>): Promise<SnapshotBucket<T>>;
+  /** Publishes one CloudEvent to its subject, stored in the events stream (deduplicated by id). */
+  publishEvent<N extends EventName>(name: N, event: Static<(typeof EventSchemas)[N]>): Promise<void>;
+  /** Flushes what is pending and closes the connection. */
+  close(): Promise<void>;
+}
+
+export interface BusOptions {
+  /** The client name NATS shows in its monitoring, e.g. `ipam-7d9f`. */
+  readonly name: string;
+  readonly logger: Logger;
+  /** Told `bus` is unready while the connection is down. */
+  readonly readiness?: Readiness;
+  /** Where `berth_bus_messages_invalid_total` is registered. */
+  readonly registry?: Registry;
+}
+
+/** Maps Berth's bus settings onto the NATS client's options. */
+export function natsOptions(config: BusConfig, name: string): ConnectionOptions {
+  const options: ConnectionOptions = {
+    servers: [...config.natsServers],
+    name,
+    maxReconnectAttempts: -1,
+    waitOnFirstConnect: true,
+  };
+  if (config.natsUser !== undefined) options.user = config.natsUser;
+  if (config.natsPassword !== undefined) options.pass = config.natsPassword;
+  if (config.natsToken !== undefined) options.token = config.natsToken;
+  if (config.natsCredsFile !== undefined) {
+    options.authenticator = credsAuthenticator(readFileSync(config.natsCredsFile));
+  }
+  if (config.natsTlsCa !== undefined || config.natsTlsCert !== undefined) {
+    options.tls = {
+      ...(config.natsTlsCa === undefined ? {} : { caFile: config.natsTlsCa }),
+      ...(config.natsTlsCert === undefined ? {} : { certFile: config.natsTlsCert }),
+      ...(config.natsTlsKey === undefined ? {} : { keyFile: config.natsTlsKey }),
+    };
+  }
+  return options;
+}
+
+/**
+ * Connects to NATS and keeps reconnecting forever; while disconnected the bus reports itself
+ * unready. Resolves once the first connection is made.
+ */
+export async function connectBus(config: BusConfig, options: BusOptions): Promise<Bus> {
+  const { logger, readiness } = options;
+  readiness?.notReady('bus', 'connecting to NATS');
+  const nc = await connect(natsOptions(config, options.name));
+  readiness?.ready('bus');
+  logger.info({ server: nc.getServer() }, 'connected to NATS');
+  void followStatus(nc, logger, readiness);
+
+  const invalid = new Counter({
+    name: 'berth_bus_messages_invalid_total',
+    help: 'Messages dropped because they broke their contract, by bucket or subject',
+    labelNames: ['source'],
+    registers: options.registry === undefined ? [] : [options.registry],
+  });
+  const js = nc.jetstream();
+  await ensureEventsStream(nc);
+  return new BusImpl(nc, js, logger, (source) => invalid.inc({ source }));
+}
+
+async function followStatus(nc: NatsConnection, logger: Logger, readiness?: Readiness): Promise<void> {
+  for await (const status of nc.status()) {
+    if (status.type === Events.Disconnect) {
+      readiness?.notReady('bus', 'disconnected from NATS');
+      logger.warn({ server: status.data }, 'disconnected from NATS');
+    } else if (status.type === Events.Reconnect) {
+      readiness?.ready('bus');
+      logger.info({ server: status.data }, 'reconnected to NATS');
+    } else if (status.type === Events.Error) {
+      logger.error({ err: status.data }, 'NATS error');
+    }
+  }
+}
+
+async function ensureEventsStream(nc: NatsConnection): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  const config = {
+    name: EventsStream.name,
+    subjects: [...EventsStream.subjects],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: EventsStream.maxAgeMs * 1_000_000,
+    duplicate_window: EventsStream.duplicateWindowMs * 1_000_000,
+  };
+  try {
+    await jsm.streams.info(EventsStream.name);
+    await jsm.streams.update(EventsStream.name, config);
+  } catch {
+    await jsm.streams.add(config);
+  }
+}
+
+class BusImpl implements Bus {
+  readonly #eventValidators = new Map<EventName, Validator<unknown>>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly logger: Logger,
+    private readonly countInvalid: (source: string) => void,
+  ) {}
+
+  async bucket<T extends { key: string }>(spec: BucketSpec<T>): Promise<SnapshotBucket<T>> {
+    const kv: KV = await this.js.views.kv(spec.name, {
+      history: 1,
+      ...(spec.ttlMs === undefined ? {} : { ttl: spec.ttlMs }),
+    });
+    return new SnapshotBucketImpl(kv, spec.name, validator(spec.schema), this.logger, this.countInvalid);
+  }
+
+  async publishEvent<N extends EventName>(name: N, event: Static<(typeof EventSchemas)[N]>): Promise<void> {
+    let check = this.#eventValidators.get(name);
+    if (check === undefined) {
+      check = validator(EventSchemas[name]);
+      this.#eventValidators.set(name, check);
+    }
+    const result = check.check(event);
+    if (!result.ok) throw new ContractViolationError(check.schemaId, result.problems);
+    await this.js.publish(EventTypes[name].subject, JSON.stringify(event), { msgID: event.id });
+  }
+
+  async close(): Promise<void> {
+    if (this.nc.isClosed()) return;
+    await this.nc.drain();
+  }
+}

@@ -1,0 +1,24 @@
+import { env } from '@berth/runtime';
+
+/** How every Berth process reaches NATS. Credentials and TLS are never hard-coded. */
+export const busConfig = {
+  natsServers: env.list('BERTH_NATS_SERVERS', ['nats://127.0.0.1:4222']),
+  natsUser: env.optionalString('BERTH_NATS_USER'),
+  natsPassword: env.optionalString('BERTH_NATS_PASSWORD'),
+  natsToken: env.optionalString('BERTH_NATS_TOKEN'),
+  natsCredsFile: env.file('BERTH_NATS_CREDS_FILE'),
+  natsTlsCa: env.file('BERTH_NATS_TLS_CA'),
+  natsTlsCert: env.file('BERTH_NATS_TLS_CERT'),
+  natsTlsKey: env.file('BERTH_NATS_TLS_KEY'),
+} as const;
+
+export interface BusConfig {
+  readonly natsServers: readonly string[];
+  readonly natsUser?: string | undefined;
+  readonly natsPassword?: string | undefined;
+  readonly natsToken?: string | undefined;
+  readonly natsCredsFile?: string | undefined;
+  readonly natsTlsCa?: string | undefined;
+  readonly natsTlsCert?: string | undefined;
+  readonly natsTlsKey?: string | undefined;
+}

@@ -1,0 +1,114 @@
+import type { KV, KvEntry } from 'nats';
+import type { Validator } from '@berth/contracts';
+import type { Logger } from '@berth/runtime';
+import { ContractViolationError } from './errors.js';
+
+/** One change seen by a watcher: a snapshot, a tombstone, or the end of the initial state. */
+export type Change<T> =
+  | { readonly type: 'put'; readonly key: string; readonly value: T; readonly busRevision: number }
+  | { readonly type: 'deleted'; readonly key: string; readonly busRevision: number }
+  /** Every key's current state has been yielded; what follows are live updates. */
+  | { readonly type: 'initialized' };
+
+/** The latest snapshot per key of one kind. Only the kind's one writer puts and deletes. */
+export interface SnapshotBucket<T extends { key: string }> {
+  readonly name: string;
+  /** Stores the whole current state of `snapshot.key`; returns the bus revision. */
+  put(snapshot: T): Promise<number>;
+  /** Leaves a tombstone for `key`. Deleting a missing key is not an error. */
+  delete(key: string): Promise<void>;
+  get(key: string): Promise<T | undefined>;
+  /**
+   * Yields the current state of every key, then `initialized`, then live changes until
+   * `signal` aborts. Entries that break the contract are logged, counted and skipped.
+   */
+  watch(signal: AbortSignal): AsyncIterable<Change<T>>;
+}
+
+export class SnapshotBucketImpl<T extends { key: string }> implements SnapshotBucket<T> {
+  constructor(
+    private readonly kv: KV,
+    readonly name: string,
+    private readonly validator: Validator<T>,
+    private readonly logger: Logger,
+    private readonly countInvalid: (source: string) => void,
+  ) {}
+
+  async put(snapshot: T): Promise<number> {
+    const result = this.validator.check(snapshot);
+    if (!result.ok) throw new ContractViolationError(this.validator.schemaId, result.problems);
+    return this.kv.put(snapshot.key, JSON.stringify(snapshot));
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.kv.delete(key);
+  }
+
+  async get(key: string): Promise<T | undefined> {
+    const entry = await this.kv.get(key);
+    if (entry === null || entry.operation !== 'PUT') return undefined;
+    const change = this.decode(entry);
+    return change?.type === 'put' ? change.value : undefined;
+  }
+
+  async *watch(signal: AbortSignal): AsyncIterable<Change<T>> {
+    const pending: Change<T>[] = [];
+    let wake: (() => void) | undefined;
+    const push = (change: Change<T>): void => {
+      pending.push(change);
+      wake?.();
+    };
+    const iterator = await this.kv.watch({ key: '>', initializedFn: () => push({ type: 'initialized' }) });
+    const stop = (): void => {
+      iterator.stop();
+      wake?.();
+    };
+    signal.addEventListener('abort', stop, { once: true });
+    // The NATS iterator calls initializedFn from inside its own loop, so both sources feed one queue.
+    const pumping = { ended: false };
+    const pump = (async () => {
+      try {
+        for await (const entry of iterator) {
+          const change = this.decode(entry);
+          if (change !== undefined) push(change);
+        }
+      } finally {
+        pumping.ended = true;
+        wake?.();
+      }
+    })();
+    try {
+      while (!signal.aborted) {
+        const next = pending.shift();
+        if (next !== undefined) {
+          yield next;
+          continue;
+        }
+        if (pumping.ended) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    } finally {
+      signal.removeEventListener('abort', stop);
+      iterator.stop();
+      await pump;
+    }
+  }
+
+  private decode(entry: KvEntry): Change<T> | undefined {
+    if (entry.operation !== 'PUT') return { type: 'deleted', key: entry.key, busRevision: entry.revision };
+    const result = this.validator.decode(entry.value);
+    if (result.ok && result.value.key === entry.key) {
+      return { type: 'put', key: entry.key, value: result.value, busRevision: entry.revision };
+    }
+    const problems = result.ok
+      ? [`key field ${JSON.stringify(result.value.key)} differs from the entry's key`]
+      : result.problems;
+    this.logger.warn(
+      { subject: `$KV.${this.name}.${entry.key}`, key: entry.key, problems },
+      'dropped a snapshot that breaks its contract',
+    );
+    this.countInvalid(this.name);
+    return undefined;
+  }
+}

@@ -1,0 +1,48 @@
+import type { TSchema } from '@sinclair/typebox';
+import {
+  AllocationSnapshot,
+  BgpConfigSnapshot,
+  BgpPeerSnapshot,
+  EndpointsSnapshot,
+  NodeHealthSnapshot,
+  NodeSnapshot,
+  PoolSnapshot,
+  ServiceSnapshot,
+} from '@berth/contracts';
+
+/** A key-value bucket of snapshots: the latest state per key, with its writer named in the design. */
+export interface BucketSpec<T extends { key: string }> {
+  readonly name: string;
+  readonly schema: TSchema & { static: T };
+  /** Entries older than this disappear (stream max age); watchers are not told on NATS 2.9. */
+  readonly ttlMs?: number;
+}
+
+function bucket<T extends { key: string }>(
+  name: string,
+  schema: TSchema & { static: T },
+  ttlMs?: number,
+): BucketSpec<T> {
+  return ttlMs === undefined ? { name: `berth_v1_${name}`, schema } : { name: `berth_v1_${name}`, schema, ttlMs };
+}
+
+/** Every snapshot bucket on the bus. */
+export const Buckets = {
+  services: bucket('services', ServiceSnapshot),
+  endpoints: bucket('endpoints', EndpointsSnapshot),
+  nodes: bucket('nodes', NodeSnapshot),
+  pools: bucket('pools', PoolSnapshot),
+  bgpPeers: bucket('bgp_peers', BgpPeerSnapshot),
+  bgpConfig: bucket('bgp_config', BgpConfigSnapshot),
+  allocations: bucket('allocations', AllocationSnapshot),
+  nodeHealth: bucket('node_health', NodeHealthSnapshot, 30_000),
+} as const;
+
+/** The stream that keeps Berth's CloudEvents for consumers that join late. */
+export const EventsStream = {
+  name: 'BERTH_EVENTS_V1',
+  subjects: ['berth.v1.events.>'],
+  maxAgeMs: 7 * 24 * 3600 * 1000,
+  /** A republished event with the same id within this window is stored once. */
+  duplicateWindowMs: 2 * 60 * 1000,
+} as const;
