@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds kube-apiserver and kubectl at a pinned version from the published Go modules, once per
+# machine, into a cache folder outside the repository. There is no Debian package for either, and
+# no container engine, so the Go module proxy is the only source of the real thing.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")/.." && pwd)"
+version="${BERTH_KUBE_VERSION:-$(sed -n 's/.*"kubernetes": "\(v[0-9.]*\)".*/\1/p' "$here/versions.json")}"
+cache="${BERTH_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/berth}"
+out="$cache/kube-$version"
+minor="${version#v1.}"; minor="${minor%%.*}"
+staging_version="v0.${version#v1.}"
+
+if [ -x "$out/bin/kube-apiserver" ] && [ -x "$out/bin/kubectl" ]; then
+  exit 0
+fi
+command -v go >/dev/null || { echo "build-control-plane: Go is needed to build kube-apiserver $version (install Go >= 1.24)" >&2; exit 1; }
+
+work="$out/src"
+mkdir -p "$work" "$out/bin"
+cd "$work"
+echo "build-control-plane: building kube-apiserver and kubectl $version into $out (first run only; several minutes)" >&2
+start=$(date +%s)
+
+cat > go.mod <<MOD
+module berth.local/controlplane
+
+go 1.24
+MOD
+
+# k8s.io/kubernetes requires its staging modules at v0.0.0; point each at its published twin.
+gomod=$(go mod download -json "k8s.io/kubernetes@$version" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+[ -n "$gomod" ] || { echo "build-control-plane: could not download k8s.io/kubernetes@$version" >&2; exit 1; }
+staging=$(grep -E '^\s*k8s\.io/[a-z0-9-]+ v0\.0\.0\s*(//.*)?$' "$gomod" | awk '{print $1}' | sort -u)
+{
+  echo "require k8s.io/kubernetes $version"
+  echo "replace ("
+  for m in $staging; do echo "  $m => $m $staging_version"; done
+  echo ")"
+} >> go.mod
+
+go mod download k8s.io/kubernetes
+go get "k8s.io/kubernetes/cmd/kube-apiserver@$version" "k8s.io/kubernetes/cmd/kubectl@$version" 2>&1 | tail -n 3 >&2 || true
+
+ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/client-go/pkg/version.gitVersion=$version -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+export CGO_ENABLED=0 GOFLAGS=-mod=mod
+go build -trimpath -ldflags "$ldflags" -o "$out/bin/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
+go build -trimpath -ldflags "$ldflags" -o "$out/bin/kubectl.tmp" k8s.io/kubernetes/cmd/kubectl
+mv "$out/bin/kube-apiserver.tmp" "$out/bin/kube-apiserver"
+mv "$out/bin/kubectl.tmp" "$out/bin/kubectl"
+echo "build-control-plane: done in $(( $(date +%s) - start )) s" >&2

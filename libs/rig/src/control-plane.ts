@@ -1,0 +1,236 @@
+import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { RigError } from './errors.js';
+import { makeRigDir, spawnServer, stopAndRemove, tail, waitUntil, type RigProcess } from './process.js';
+import { freePort, requireTool, secret } from './tools.js';
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** The Kubernetes version the rig builds and runs (libs/rig/versions.json). */
+export const KUBERNETES_VERSION: string = (
+  JSON.parse(readFileSync(join(here, '..', 'versions.json'), 'utf8')) as { kubernetes: string }
+).kubernetes;
+
+/** Where the built kube-apiserver and kubectl live: outside the repository, once per machine. */
+export function controlPlaneBinDir(): string {
+  const cache =
+    process.env['BERTH_CACHE_DIR'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'berth');
+  return join(cache, `kube-${KUBERNETES_VERSION}`, 'bin');
+}
+
+function requireBuilt(name: 'kube-apiserver' | 'kubectl'): string {
+  const path = join(controlPlaneBinDir(), name);
+  try {
+    accessSync(path, constants.X_OK);
+    return path;
+  } catch {
+    throw new RigError(`${name} ${KUBERNETES_VERSION} is not built at ${path}: run ./scripts/setup`, 'RIG_NOT_BUILT');
+  }
+}
+
+/** Users the rig's API server knows by bearer token. */
+export const RigUsers = {
+  admin: { name: 'berth-admin', groups: ['system:masters'] },
+  /** Authenticated, bound to nothing: RBAC refuses it everything but discovery. */
+  unprivileged: { name: 'berth-unprivileged', groups: [] },
+} as const;
+
+/** etcd plus a real kube-apiserver on loopback, with a kubeconfig for each rig user. */
+export interface RigControlPlane {
+  readonly server: string;
+  readonly version: string;
+  /** PEM of the CA that signed the API server's certificate. */
+  readonly caPem: string;
+  readonly tokens: { readonly admin: string; readonly unprivileged: string };
+  /** A kubeconfig whose current context is the admin; context `unprivileged` is the other user. */
+  readonly kubeconfig: string;
+  readonly processes: { readonly etcd: RigProcess; readonly apiserver: RigProcess };
+  /** Runs this version's kubectl against the rig; throws with stderr when it fails. */
+  kubectl(args: readonly string[], options?: { as?: 'admin' | 'unprivileged'; input?: string }): Promise<string>;
+  /** Stops and starts kube-apiserver alone, on the same port, data and credentials. */
+  restartApiserver(): Promise<void>;
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+function httpsGet(url: string, token: string, ca: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { authorization: `Bearer ${token}` }, ca, timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function startEtcd(dir: string): Promise<{ process: RigProcess; url: string; dataDir: string }> {
+  const binary = requireTool('etcd');
+  // Debian's etcd 3.4 has no --unsafe-no-fsync: keep its data in memory (/dev/shm) instead.
+  const dataDir = makeRigDir('etcd', '/dev/shm');
+  const [client, peer] = [await freePort(), await freePort()];
+  const url = `http://127.0.0.1:${client}`;
+  const etcd = spawnServer(
+    'etcd',
+    binary,
+    [
+      '--name=rig',
+      `--data-dir=${join(dataDir, 'data')}`,
+      `--listen-client-urls=${url}`,
+      `--advertise-client-urls=${url}`,
+      `--listen-peer-urls=http://127.0.0.1:${peer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
+      `--initial-cluster=rig=http://127.0.0.1:${peer}`,
+      '--log-level=warn',
+      '--logger=zap',
+    ],
+    { dir },
+  );
+  await waitUntil(
+    etcd,
+    'healthy',
+    async () => {
+      const res = await fetch(`${url}/health`);
+      return res.ok && ((await res.json()) as { health?: string }).health === 'true' ? true : undefined;
+    },
+    20_000,
+  );
+  return { process: etcd, url, dataDir };
+}
+
+export async function startControlPlane(): Promise<RigControlPlane> {
+  const apiserverBin = requireBuilt('kube-apiserver');
+  const kubectlBin = requireBuilt('kubectl');
+  const dir = makeRigDir('kube');
+  const etcd = await startEtcd(dir);
+
+  const tokens = { admin: secret(), unprivileged: secret() };
+  const tokenFile = join(dir, 'tokens.csv');
+  await writeFile(
+    tokenFile,
+    `${tokens.admin},${RigUsers.admin.name},${RigUsers.admin.name},"${RigUsers.admin.groups.join(',')}"\n` +
+      `${tokens.unprivileged},${RigUsers.unprivileged.name},${RigUsers.unprivileged.name}\n`,
+    { mode: 0o600 },
+  );
+  const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  await writeFile(join(dir, 'sa.pub'), keys.publicKey.export({ type: 'spki', format: 'pem' }));
+  await writeFile(join(dir, 'sa.key'), keys.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+
+  const port = await freePort();
+  const server = `https://127.0.0.1:${port}`;
+  const args = [
+    `--etcd-servers=${etcd.url}`,
+    `--cert-dir=${join(dir, 'pki')}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${port}`,
+    // Dual-stack Service ranges from documentation prefixes; nothing is ever sent to them.
+    '--service-cluster-ip-range=198.51.100.0/24,2001:db8:ffff::/112',
+    '--authorization-mode=RBAC',
+    `--token-auth-file=${tokenFile}`,
+    '--service-account-issuer=https://kubernetes.default.svc',
+    `--service-account-key-file=${join(dir, 'sa.pub')}`,
+    `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+    '--disable-admission-plugins=ServiceAccount',
+    '--allow-privileged=true',
+    '--endpoint-reconciler-type=none',
+    '--v=1',
+  ];
+  let apiserver = spawnServer('kube-apiserver', apiserverBin, args, { dir });
+  const caFile = join(dir, 'pki', 'apiserver.crt');
+
+  const waitReady = async (proc: RigProcess): Promise<string> =>
+    waitUntil(
+      proc,
+      'ready',
+      async () => {
+        // The self-signed bundle holds the serving certificate and the CA that signed it.
+        const bundle = await readFile(caFile, 'utf8').catch(() => undefined);
+        if (bundle === undefined) return undefined;
+        const res = await httpsGet(`${server}/readyz`, tokens.admin, bundle);
+        return res.status === 200 ? bundle : undefined;
+      },
+      60_000,
+    );
+  const caPem = await waitReady(apiserver);
+
+  const kubeconfig = join(dir, 'kubeconfig');
+  await writeFile(kubeconfig, renderKubeconfig(server, caPem, tokens), { mode: 0o600 });
+  const version = (
+    JSON.parse((await httpsGet(`${server}/version`, tokens.admin, caPem)).body) as { gitVersion: string }
+  ).gitVersion;
+
+  const stop = () => stopAndRemove([apiserver, etcd.process], [dir, etcd.dataDir]);
+  return {
+    server,
+    version,
+    caPem,
+    tokens,
+    kubeconfig,
+    get processes() {
+      return { etcd: etcd.process, apiserver };
+    },
+    async kubectl(kargs, options = {}) {
+      const context = options.as === 'unprivileged' ? ['--context', 'unprivileged'] : [];
+      const child = run(kubectlBin, ['--kubeconfig', kubeconfig, ...context, ...kargs], { timeout: 60_000 });
+      if (options.input !== undefined) child.child.stdin?.end(options.input);
+      try {
+        return (await child).stdout;
+      } catch (error) {
+        // kubectl answers some questions (auth can-i) through its exit code, with the answer on stdout.
+        const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+        throw new Error(
+          `kubectl ${kargs.join(' ')} failed: ${[stdout.trim(), stderr.trim()].filter(Boolean).join('\n') || String(error)}`,
+          {
+            cause: error,
+          },
+        );
+      }
+    },
+    async restartApiserver() {
+      await apiserver.stop();
+      apiserver = spawnServer('kube-apiserver', apiserverBin, args, { dir });
+      await waitReady(apiserver).catch(async (error: unknown) => {
+        throw new RigError(
+          `kube-apiserver did not come back: ${String(error)}\n${await tail(apiserver.logFile)}`,
+          'RIG_SERVER_DIED',
+        );
+      });
+    },
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+function renderKubeconfig(server: string, caPem: string, tokens: { admin: string; unprivileged: string }): string {
+  const ca = Buffer.from(caPem).toString('base64');
+  return JSON.stringify(
+    {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'rig', cluster: { server, 'certificate-authority-data': ca } }],
+      users: [
+        { name: 'admin', user: { token: tokens.admin } },
+        { name: 'unprivileged', user: { token: tokens.unprivileged } },
+      ],
+      contexts: [
+        { name: 'admin', context: { cluster: 'rig', user: 'admin' } },
+        { name: 'unprivileged', context: { cluster: 'rig', user: 'unprivileged' } },
+      ],
+      'current-context': 'admin',
+    },
+    null,
+    2,
+  );
+}

@@ -1,0 +1,10 @@
+/** Why the rig could not give a test the server it asked for. */
+export class RigError extends Error {
+  override readonly name = 'RigError';
+  constructor(
+    message: string,
+    readonly code: 'RIG_MISSING_TOOL' | 'RIG_SPAWN_FAILED' | 'RIG_SERVER_DIED' | 'RIG_SERVER_TIMEOUT' | 'RIG_NOT_BUILT',
+  ) {
+    super(message);
+  }
+}

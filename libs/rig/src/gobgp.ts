@@ -1,0 +1,37 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { makeRigDir, spawnServer, stopAndRemove, waitUntil, type RigProcess } from './process.js';
+import { requireTool } from './tools.js';
+
+const run = promisify(execFile);
+
+/**
+ * A private gobgpd whose gRPC API (which has no authentication) listens only on a Unix socket in
+ * the rig's folder, reachable from any network namespace through the file system.
+ */
+export interface RigGobgp {
+  /** The gRPC target, `unix:///…/gobgp.sock`. */
+  readonly target: string;
+  readonly process: RigProcess;
+  /** Runs the `gobgp` CLI against this daemon and returns its standard output. */
+  cli(...args: string[]): Promise<string>;
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export async function startGobgp(options: { netns?: string } = {}): Promise<RigGobgp> {
+  const daemon = requireTool('gobgpd');
+  const client = requireTool('gobgp');
+  const dir = makeRigDir('gobgp');
+  const target = `unix://${join(dir, 'gobgp.sock')}`;
+  const server = spawnServer('gobgpd', daemon, ['--api-hosts', target, '--pprof-disable', '--log-level', 'info'], {
+    dir,
+    ...(options.netns === undefined ? {} : { netns: options.netns }),
+  });
+  const cli = async (...args: string[]) =>
+    (await run(client, ['--target', target, ...args], { timeout: 10_000 })).stdout;
+  await waitUntil(server, 'answering gRPC', () => cli('global').then(() => true), 10_000);
+  const stop = () => stopAndRemove([server], [dir]);
+  return { target, process: server, cli, stop, [Symbol.asyncDispose]: stop };
+}

@@ -1,0 +1,12 @@
+export { RigError } from './errors.js';
+export { freePort, requireTool, DEBIAN_PACKAGES } from './tools.js';
+export { makeRigDir, spawnServer, sweepStaleRigs, waitUntil } from './process.js';
+export type { RigProcess, SpawnOptions } from './process.js';
+export { startNats } from './nats.js';
+export type { RigNats } from './nats.js';
+export { redisPing, startRedis } from './redis.js';
+export type { RigRedis } from './redis.js';
+export { startGobgp } from './gobgp.js';
+export type { RigGobgp } from './gobgp.js';
+export { controlPlaneBinDir, KUBERNETES_VERSION, RigUsers, startControlPlane } from './control-plane.js';
+export type { RigControlPlane } from './control-plane.js';

@@ -1,0 +1,82 @@
+import { writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { RigError } from './errors.js';
+import { makeRigDir, spawnServer, stopAndRemove, tail, waitUntil, type RigProcess } from './process.js';
+import { freePort, requireTool, secret } from './tools.js';
+
+/** A private redis-server on a free loopback port, with a password and nothing kept on disk. */
+export interface RigRedis {
+  readonly host: string;
+  readonly port: number;
+  readonly password: string;
+  readonly env: Record<string, string>;
+  readonly process: RigProcess;
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Sends AUTH and PING over a raw connection; resolves true on PONG. */
+export function redisPing(port: number, password: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let reply = '';
+    socket.setTimeout(1000, () => socket.destroy(new Error('timeout')));
+    socket.on('error', reject);
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      if (reply.includes('PONG') || reply.includes('-')) {
+        socket.end();
+        resolve(reply.includes('+PONG'));
+      }
+    });
+    socket.write(`AUTH ${password}\r\nPING\r\n`);
+  });
+}
+
+export async function startRedis(): Promise<RigRedis> {
+  const binary = requireTool('redis-server');
+  const dir = makeRigDir('redis');
+  const password = secret();
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const config = join(dir, 'redis.conf');
+    await writeFile(
+      config,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        'save ""',
+        'appendonly no',
+        `dir ${dir}`,
+        `requirepass ${password}`,
+        'daemonize no',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    const server = spawnServer('redis-server', binary, [config], { dir });
+    try {
+      await waitUntil(
+        server,
+        'answering PING',
+        async () => ((await redisPing(port, password)) ? true : undefined),
+        10_000,
+      );
+    } catch (error) {
+      // Another process took the port between freePort() and the bind: try another.
+      if (attempt < 3 && (await tail(server.logFile)).includes('Address already in use')) continue;
+      throw error instanceof RigError ? error : new RigError(String(error), 'RIG_SERVER_DIED');
+    }
+    const stop = () => stopAndRemove([server], [dir]);
+    return {
+      host: '127.0.0.1',
+      port,
+      password,
+      env: { BERTH_REDIS_URL: `redis://127.0.0.1:${port}`, BERTH_REDIS_PASSWORD: password },
+      process: server,
+      stop,
+      [Symbol.asyncDispose]: stop,
+    };
+  }
+}

@@ -1,0 +1,59 @@
+import { accessSync, constants } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { RigError } from './errors.js';
+
+/** Each server binary the rig runs, and the Debian package that provides it. */
+export const DEBIAN_PACKAGES = {
+  'nats-server': 'nats-server',
+  'redis-server': 'redis-server',
+  'redis-cli': 'redis-tools',
+  gobgpd: 'gobgpd',
+  gobgp: 'gobgpd',
+  etcd: 'etcd-server',
+  bird: 'bird2',
+  birdc: 'bird2',
+  ip: 'iproute2',
+  arping: 'iputils-arping',
+  ndisc6: 'ndisc6',
+  tcpdump: 'tcpdump',
+} as const;
+
+const SEARCH_PATH = [...(process.env['PATH'] ?? '').split(':'), '/usr/sbin', '/sbin', '/usr/bin'];
+
+/** The absolute path of a tool the rig needs, or an error that says how to install it. */
+export function requireTool(name: keyof typeof DEBIAN_PACKAGES): string {
+  for (const dir of SEARCH_PATH) {
+    if (dir === '') continue;
+    const path = join(dir, name);
+    try {
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      // Try the next folder.
+    }
+  }
+  throw new RigError(
+    `${name} is not installed: run ./scripts/setup as root, or apt-get install ${DEBIAN_PACKAGES[name]}`,
+    'RIG_MISSING_TOOL',
+  );
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. Callers retry if they lose the race. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/** A random secret for a rig server's password or token. */
+export function secret(): string {
+  return crypto.randomUUID().replaceAll('-', '');
+}
