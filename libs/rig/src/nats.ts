@@ -1,5 +1,6 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { makeRigDir, spawnServer, stopAndRemove, waitUntil, type RigProcess } from './process.js';
 import { requireTool, secret } from './tools.js';
 
@@ -11,6 +12,8 @@ export interface RigNats {
   /** The settings a Berth process reads to reach this server. */
   readonly env: Record<string, string>;
   readonly process: RigProcess;
+  /** Stops the server and starts it again on the same port with the same JetStream store. */
+  restart(options?: { downMs?: number }): Promise<void>;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -21,36 +24,51 @@ export async function startNats(): Promise<RigNats> {
   const user = 'berth';
   const password = secret();
   const config = join(dir, 'nats.conf');
-  await writeFile(
-    config,
-    [
-      'listen: "127.0.0.1:-1"',
-      `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`,
-      `authorization { user: ${JSON.stringify(user)}, password: ${JSON.stringify(password)} }`,
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
-  const server = spawnServer('nats-server', binary, ['-c', config, '--ports_file_dir', dir], { dir });
-  // nats-server picks its own port and writes it to a ports file: no race for a free port.
-  const url = await waitUntil(
-    server,
-    'listening',
-    async () => {
-      const file = (await readdir(dir)).find((name) => name.endsWith('.ports'));
-      if (file === undefined) return undefined;
-      const ports = JSON.parse(await readFile(join(dir, file), 'utf8')) as { nats?: string[] };
-      return ports.nats?.[0];
-    },
-    10_000,
-  );
+
+  const launch = async (listen: string): Promise<{ server: RigProcess; url: string }> => {
+    await writeFile(
+      config,
+      [
+        `listen: ${JSON.stringify(listen)}`,
+        `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`,
+        `authorization { user: ${JSON.stringify(user)}, password: ${JSON.stringify(password)} }`,
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    for (const old of (await readdir(dir)).filter((name) => name.endsWith('.ports'))) await rm(join(dir, old));
+    const server = spawnServer('nats-server', binary, ['-c', config, '--ports_file_dir', dir], { dir });
+    // nats-server writes the port it bound to a ports file: no race for a free port.
+    const url = await waitUntil(
+      server,
+      'listening',
+      async () => {
+        const file = (await readdir(dir)).find((name) => name.endsWith('.ports'));
+        if (file === undefined) return undefined;
+        const ports = JSON.parse(await readFile(join(dir, file), 'utf8')) as { nats?: string[] };
+        return ports.nats?.[0];
+      },
+      10_000,
+    );
+    return { server, url };
+  };
+
+  let { server, url } = await launch('127.0.0.1:-1');
+  const port = new URL(url).port;
   const stop = () => stopAndRemove([server], [dir]);
   return {
     url,
     user,
     password,
     env: { BERTH_NATS_SERVERS: url, BERTH_NATS_USER: user, BERTH_NATS_PASSWORD: password },
-    process: server,
+    get process() {
+      return server;
+    },
+    async restart({ downMs = 0 } = {}) {
+      await server.stop();
+      await sleep(downMs);
+      ({ server, url } = await launch(`127.0.0.1:${port}`));
+    },
     stop,
     [Symbol.asyncDispose]: stop,
   };

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -9,11 +9,12 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  * A JSON logger for one component. Fields that identify what a line is about are named the same
  * everywhere: `service` (namespace/name), `vip`, `node`, `pool`, `peer`, `subject`.
  */
-export function createLogger(component: string, level: LogLevel = 'info'): Logger {
-  return pino({
+export function createLogger(component: string, level: LogLevel = 'info', destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: { component },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-  });
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+  return destination === undefined ? pino(options) : pino(options, destination);
 }

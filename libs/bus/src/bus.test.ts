@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, type NatsConnection } from 'nats';
+import { Registry } from 'prom-client';
+import type { NodeSnapshot, RouteWithdrawnEvent } from '@berth/contracts';
+import { createLogger, Readiness } from '@berth/runtime';
+import { startNats, type RigNats } from '@berth/rig';
+import { Buckets, ContractViolationError, EventsStream, connectBus, type Bus, type Change } from './index.js';
+
+/** A logger whose JSON lines the test can read back. */
+function capturingLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: createLogger('bus-test', 'debug', stream), lines };
+}
+
+function node(name: string, revision: string): NodeSnapshot {
+  return {
+    v: 1,
+    key: name,
+    revision,
+    addresses: [{ type: 'InternalIP', address: '192.0.2.11' }],
+    labels: {},
+    ready: true,
+    excludedFromLoadBalancers: false,
+  };
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+describe('bus - against a real nats-server', () => {
+  let nats: RigNats;
+  let raw: NatsConnection;
+  before(async () => {
+    nats = await startNats();
+    raw = await connect({ servers: nats.url, user: nats.user, pass: nats.password });
+  });
+  after(async () => {
+    await raw.close();
+    await nats.stop();
+  });
+
+  const config = () => ({ natsServers: [nats.url], natsUser: nats.user, natsPassword: nats.password });
+
+  it('refuses to connect without the right credentials', async () => {
+    const { logger } = capturingLogger();
+    await assert.rejects(
+      connectBus({ natsServers: [nats.url], natsUser: nats.user, natsPassword: 'wrong' }, { name: 't', logger }),
+      /Authorization/i,
+    );
+  });
+
+  it('watch yields current state, then initialized, then live puts and tombstones', async (t) => {
+    const { logger } = capturingLogger();
+    const bus = await connectBus(config(), { name: 'watch-test', logger });
+    t.after(() => bus.close());
+    const nodes = await bus.bucket(Buckets.nodes);
+    await nodes.put(node('node-a', '1'));
+    await nodes.put(node('node-b', '1'));
+    await nodes.delete('node-b');
+
+    const abort = new AbortController();
+    const seen: Change<NodeSnapshot>[] = [];
+    const watching = (async () => {
+      for await (const change of nodes.watch(abort.signal)) seen.push(change);
+    })();
+    await until(() => seen.some((c) => c.type === 'initialized'), 'initialized');
+    assert.deepEqual(
+      seen.map((c) => (c.type === 'initialized' ? 'init' : `${c.type}:${c.key}`)),
+      ['put:node-a', 'deleted:node-b', 'init'],
+    );
+
+    await nodes.put(node('node-c', '7'));
+    await nodes.delete('node-a');
+    await until(() => seen.length === 5, 'two live changes');
+    assert.deepEqual(seen.slice(3), [
+      {
+        type: 'put',
+        key: 'node-c',
+        value: node('node-c', '7'),
+        busRevision: (seen[3] as { busRevision: number }).busRevision,
+      },
+      { type: 'deleted', key: 'node-a', busRevision: (seen[4] as { busRevision: number }).busRevision },
+    ]);
+    assert.deepEqual(await nodes.get('node-c'), node('node-c', '7'));
+    assert.equal(await nodes.get('node-a'), undefined);
+    abort.abort();
+    await watching;
+  });
+
+  it('drops a malformed snapshot with a log line naming its subject, counts it, and keeps watching', async (t) => {
+    const { logger, lines } = capturingLogger();
+    const registry = new Registry();
+    const bus = await connectBus(config(), { name: 'invalid-test', logger, registry });
+    t.after(() => bus.close());
+    const nodes = await bus.bucket(Buckets.nodes);
+    const abort = new AbortController();
+    const seen: Change<NodeSnapshot>[] = [];
+    const watching = (async () => {
+      for await (const change of nodes.watch(abort.signal)) seen.push(change);
+    })();
+    await until(() => seen.some((c) => c.type === 'initialized'), 'initialized');
+    const before = seen.length;
+
+    // Another writer puts garbage and a snapshot whose key disagrees with its entry.
+    const kv = await raw.jetstream().views.kv(Buckets.nodes.name);
+    await kv.put('node-x', '{"v":1,"key":"node-x"');
+    await kv.put('node-y', JSON.stringify(node('node-z', '1')));
+    await kv.put('node-w', JSON.stringify({ ...node('node-w', '1'), ready: 'yes' }));
+    await nodes.put(node('node-ok', '1'));
+
+    await until(() => seen.length > before, 'the valid snapshot after the bad ones');
+    assert.deepEqual(
+      seen.slice(before).map((c) => c.type === 'put' && c.key),
+      ['node-ok'],
+    );
+    const dropped = lines.filter((l) => l['msg'] === 'dropped a snapshot that breaks its contract');
+    assert.deepEqual(
+      dropped.map((l) => l['subject']),
+      ['$KV.berth_v1_nodes.node-x', '$KV.berth_v1_nodes.node-y', '$KV.berth_v1_nodes.node-w'],
+    );
+    assert.match(JSON.stringify(dropped[2]?.['problems']), /\/ready/);
+    const metric = await registry.getSingleMetricAsString('berth_bus_messages_invalid_total');
+    assert.match(metric, /berth_bus_messages_invalid_total\{source="berth_v1_nodes"\} 3/);
+    abort.abort();
+    await watching;
+  });
+
+  it('refuses to put a snapshot that breaks the contract', async (t) => {
+    const { logger } = capturingLogger();
+    const bus = await connectBus(config(), { name: 'put-test', logger });
+    t.after(() => bus.close());
+    const nodes = await bus.bucket(Buckets.nodes);
+    await assert.rejects(
+      nodes.put({ ...node('bad', '1'), addresses: [{ type: 'InternalIP', address: 'nope' }] }),
+      ContractViolationError,
+    );
+  });
+
+  it('publishes CloudEvents into the events stream, once per id, and refuses invalid ones', async (t) => {
+    const { logger } = capturingLogger();
+    const bus: Bus = await connectBus(config(), { name: 'events-test', logger });
+    t.after(() => bus.close());
+    const event: RouteWithdrawnEvent = {
+      specversion: '1.0',
+      id: 'evt-1',
+      source: 'berth/route-publisher/test',
+      type: 'dev.berth.route.withdrawn.v1',
+      time: new Date().toISOString(),
+      datacontenttype: 'application/json',
+      subject: '203.0.113.10',
+      data: {
+        prefix: '203.0.113.10/32',
+        vip: '203.0.113.10',
+        nextHops: [],
+        communities: [],
+        service: 'shop/web',
+        serviceUid: 'u1',
+        pool: 'public',
+      },
+    };
+    await bus.publishEvent('routeWithdrawn', event);
+    await bus.publishEvent('routeWithdrawn', event);
+    await assert.rejects(
+      bus.publishEvent('routeWithdrawn', { ...event, subject: 'not-an-ip' }),
+      ContractViolationError,
+    );
+
+    const jsm = await raw.jetstreamManager();
+    const info = await jsm.streams.info(EventsStream.name);
+    assert.equal(info.state.messages, 1, 'the duplicate id is stored once');
+    const stored = await jsm.streams.getMessage(EventsStream.name, { last_by_subj: 'berth.v1.events.route.withdrawn' });
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(stored.data)), event);
+  });
+
+  it('reports unready while NATS is down and ready again after it returns', async (t) => {
+    const { logger } = capturingLogger();
+    const readiness = new Readiness();
+    const bus = await connectBus(config(), { name: 'readiness-test', logger, readiness });
+    t.after(() => bus.close());
+    assert.equal(readiness.isReady, true);
+    const nodes = await bus.bucket(Buckets.nodes);
+
+    const seen = new Set<string>();
+    const sampler = setInterval(() => seen.add(readiness.reasons().join(',') || 'ready'), 10);
+    t.after(() => clearInterval(sampler));
+    await nats.restart({ downMs: 1500 });
+    await until(() => seen.has('bus: disconnected from NATS'), 'unready during the outage', 5000);
+    await until(() => readiness.isReady, 'ready again', 15_000);
+    await nodes.put(node('after-restart', '1'));
+    assert.deepEqual(await nodes.get('after-restart'), node('after-restart', '1'));
+  });
+});
