@@ -1,0 +1,12 @@
+import { hostname } from 'node:os';
+import { busConfig, connectBus } from '@berth/bus';
+import { env, runService } from '@berth/runtime';
+
+await runService({
+  component: 'ipam',
+  config: { healthPort: env.port('BERTH_HEALTH_PORT', 9102), ...busConfig },
+  async start({ config, logger, readiness, registry }) {
+    const bus = await connectBus(config, { name: `ipam-${hostname()}`, logger, readiness, registry });
+    return [() => bus.close()];
+  },
+});
