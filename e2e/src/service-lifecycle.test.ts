@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
@@ -15,14 +16,13 @@ type LogLine = Record<string, unknown> & { msg?: string };
 function launch(
   service: string,
   env: Record<string, string>,
-): { child: ChildProcess; lines: LogLine[]; exit: Promise<number | null> } {
+): { child: ChildProcessByStdio<null, Readable, null>; lines: LogLine[]; exit: Promise<number | null> } {
   const child = spawn(process.execPath, [join(root, 'services', service, 'dist', 'main.js')], {
     env: { PATH: process.env['PATH'] ?? '', BERTH_HEALTH_HOST: '127.0.0.1', BERTH_HEALTH_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines: LogLine[] = [];
-  if (child.stdout !== null)
-    createInterface({ input: child.stdout }).on('line', (line) => lines.push(JSON.parse(line) as LogLine));
+  createInterface({ input: child.stdout }).on('line', (line) => lines.push(JSON.parse(line) as LogLine));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   after(() => child.kill('SIGKILL'));
   return { child, lines, exit };
