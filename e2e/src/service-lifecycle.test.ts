@@ -62,6 +62,16 @@ describe('services - lifecycle as real processes', () => {
     });
   }
 
+  it('reaches a NATS that demands TLS client certificates, from its environment alone', async (t) => {
+    const secure = await startNats({ tls: true });
+    t.after(() => secure.stop());
+    const { child, lines, exit } = launch('node-agent', secure.env);
+    await logged(lines, 'started');
+    assert.equal((await logged(lines, 'connected to NATS'))['server'], new URL(secure.url).host);
+    child.kill('SIGTERM');
+    assert.equal(await exit, 0);
+  });
+
   it('reports unready with the reason while NATS cannot be reached, and still stops cleanly', async () => {
     const { child, lines, exit } = launch('ipam', { BERTH_NATS_SERVERS: 'nats://127.0.0.1:1' });
     const { port } = (await logged(lines, 'health server listening')) as { port: number };

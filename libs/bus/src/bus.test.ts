@@ -41,6 +41,38 @@ async function until(condition: () => boolean, what: string, timeoutMs = 10_000)
   }
 }
 
+describe('bus - over mutual TLS', () => {
+  it('connects with the CA and client certificate from config, and is refused without them', async (t) => {
+    const nats = await startNats({ tls: true });
+    t.after(() => nats.stop());
+    const certs = nats.certificates;
+    assert.ok(certs);
+    const { logger } = capturingLogger();
+    const base = { natsServers: [nats.url], natsUser: nats.user, natsPassword: nats.password };
+    const bus = await connectBus(
+      { ...base, natsTlsCa: certs.ca, natsTlsCert: certs.clientCert, natsTlsKey: certs.clientKey },
+      { name: 'tls-test', logger },
+    );
+    const nodes = await bus.bucket(Buckets.nodes);
+    await nodes.put(node('over-tls', '1'));
+    assert.deepEqual(await nodes.get('over-tls'), node('over-tls', '1'));
+    await bus.close();
+
+    // The server demands a client certificate: trusting its CA is not enough.
+    await assert.rejects(
+      connect({
+        servers: nats.url,
+        user: nats.user,
+        pass: nats.password,
+        tls: { caFile: certs.ca },
+        maxReconnectAttempts: 0,
+        timeout: 3000,
+      }),
+      /TIMEOUT|certificate/i,
+    );
+  });
+});
+
 describe('bus - against a real nats-server', () => {
   let nats: RigNats;
   let raw: NatsConnection;

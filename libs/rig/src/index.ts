@@ -2,6 +2,8 @@ export { RigError } from './errors.js';
 export { freePort, requireTool, DEBIAN_PACKAGES } from './tools.js';
 export { makeRigDir, spawnServer, sweepStaleRigs, waitUntil } from './process.js';
 export type { RigProcess, SpawnOptions } from './process.js';
+export { makeCertificates } from './tls.js';
+export type { RigCertificates } from './tls.js';
 export { startNats } from './nats.js';
 export type { RigNats } from './nats.js';
 export { redisPing, startRedis } from './redis.js';

@@ -2,6 +2,7 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeRigDir, spawnServer, stopAndRemove, waitUntil, type RigProcess } from './process.js';
+import { makeCertificates, type RigCertificates } from './tls.js';
 import { requireTool, secret } from './tools.js';
 
 /** A private nats-server with JetStream, on a free loopback port, with its own credentials. */
@@ -9,6 +10,8 @@ export interface RigNats {
   readonly url: string;
   readonly user: string;
   readonly password: string;
+  /** With `tls: true`: the CA and the client certificate the server demands. */
+  readonly certificates?: RigCertificates;
   /** The settings a Berth process reads to reach this server. */
   readonly env: Record<string, string>;
   readonly process: RigProcess;
@@ -18,9 +21,18 @@ export interface RigNats {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-export async function startNats(): Promise<RigNats> {
+/** Starts nats-server; with `tls: true` it accepts only TLS clients that present a certificate. */
+export async function startNats(options: { tls?: boolean } = {}): Promise<RigNats> {
   const binary = requireTool('nats-server');
   const dir = makeRigDir('nats');
+  const certificates = options.tls === true ? await makeCertificates(dir) : undefined;
+  const tlsBlock =
+    certificates === undefined
+      ? []
+      : [
+          `tls { cert_file: ${JSON.stringify(certificates.serverCert)}, key_file: ${JSON.stringify(certificates.serverKey)},`,
+          `  ca_file: ${JSON.stringify(certificates.ca)}, verify: true }`,
+        ];
   const user = 'berth';
   const password = secret();
   const config = join(dir, 'nats.conf');
@@ -32,6 +44,7 @@ export async function startNats(): Promise<RigNats> {
         `listen: ${JSON.stringify(listen)}`,
         `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`,
         `authorization { user: ${JSON.stringify(user)}, password: ${JSON.stringify(password)} }`,
+        ...tlsBlock,
         '',
       ].join('\n'),
       { mode: 0o600 },
@@ -60,7 +73,19 @@ export async function startNats(): Promise<RigNats> {
     url,
     user,
     password,
-    env: { BERTH_NATS_SERVERS: url, BERTH_NATS_USER: user, BERTH_NATS_PASSWORD: password },
+    ...(certificates === undefined ? {} : { certificates }),
+    env: {
+      BERTH_NATS_SERVERS: url,
+      BERTH_NATS_USER: user,
+      BERTH_NATS_PASSWORD: password,
+      ...(certificates === undefined
+        ? {}
+        : {
+            BERTH_NATS_TLS_CA: certificates.ca,
+            BERTH_NATS_TLS_CERT: certificates.clientCert,
+            BERTH_NATS_TLS_KEY: certificates.clientKey,
+          }),
+    },
     get process() {
       return server;
     },

@@ -64,8 +64,15 @@ function startTimeOf(pid: number): string | undefined {
   }
 }
 
+let swept = false;
+
 /** A fresh folder for one rig instance, marked with its owner so a later sweep can clean up. */
 export function makeRigDir(what: string, base = tmpdir()): string {
+  // The first rig of a process first reaps what killed runs before it left behind.
+  if (!swept) {
+    swept = true;
+    sweepStaleRigs();
+  }
   const dir = mkdtempSync(join(base, `${RIG_PREFIX}${what}-`));
   writeFileSync(join(dir, 'owner'), `${process.pid} ${startTimeOf(process.pid) ?? ''}\n`);
   return dir;
