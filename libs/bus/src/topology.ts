@@ -1,14 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
-import {
-  AllocationSnapshot,
-  BgpConfigSnapshot,
-  BgpPeerSnapshot,
-  EndpointsSnapshot,
-  NodeHealthSnapshot,
-  NodeSnapshot,
-  PoolSnapshot,
-  ServiceSnapshot,
-} from '@berth/contracts';
+import { SnapshotSchemas } from '@berth/contracts';
 
 /** A key-value bucket of snapshots: the latest state per key, with its writer named in the design. */
 export interface BucketSpec<T extends { key: string }> {
@@ -28,15 +19,16 @@ function bucket<T extends { key: string }>(
 
 /** Every snapshot bucket on the bus. */
 export const Buckets = {
-  services: bucket('services', ServiceSnapshot),
-  endpoints: bucket('endpoints', EndpointsSnapshot),
-  nodes: bucket('nodes', NodeSnapshot),
-  pools: bucket('pools', PoolSnapshot),
-  bgpPeers: bucket('bgp_peers', BgpPeerSnapshot),
-  bgpConfig: bucket('bgp_config', BgpConfigSnapshot),
-  allocations: bucket('allocations', AllocationSnapshot),
-  nodeHealth: bucket('node_health', NodeHealthSnapshot, 30_000),
-} as const;
+  services: bucket('services', SnapshotSchemas.services),
+  endpoints: bucket('endpoints', SnapshotSchemas.endpoints),
+  nodes: bucket('nodes', SnapshotSchemas.nodes),
+  pools: bucket('pools', SnapshotSchemas.pools),
+  bgpPeers: bucket('bgp_peers', SnapshotSchemas.bgpPeers),
+  bgpConfig: bucket('bgp_config', SnapshotSchemas.bgpConfig),
+  allocations: bucket('allocations', SnapshotSchemas.allocations),
+  // Heartbeats expire so a dead node's entry goes away by itself (readers still check `at`).
+  nodeHealth: bucket('node_health', SnapshotSchemas.nodeHealth, 30_000),
+} as const satisfies Record<keyof typeof SnapshotSchemas, BucketSpec<{ key: string }>>;
 
 /** The stream that keeps Berth's CloudEvents for consumers that join late. */
 export const EventsStream = {

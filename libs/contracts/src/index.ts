@@ -9,6 +9,7 @@ export {
   PoolSnapshot,
   RefusalReason,
   ServiceSnapshot,
+  SnapshotSchemas,
 } from './snapshots.js';
 export {
   EVENT_SOURCE_PREFIX,

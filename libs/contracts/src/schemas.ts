@@ -1,29 +1,10 @@
 import type { TSchema } from '@sinclair/typebox';
 import { EventSchemas } from './events.js';
-import {
-  AllocationSnapshot,
-  BgpConfigSnapshot,
-  BgpPeerSnapshot,
-  EndpointsSnapshot,
-  NodeHealthSnapshot,
-  NodeSnapshot,
-  PoolSnapshot,
-  ServiceSnapshot,
-} from './snapshots.js';
+import { SnapshotSchemas } from './snapshots.js';
 
 /** Every published schema, keyed by the file name it is written to under `docs/schemas/`. */
 export function publishedSchemas(): Map<string, TSchema> {
-  const all: TSchema[] = [
-    ServiceSnapshot,
-    EndpointsSnapshot,
-    NodeSnapshot,
-    PoolSnapshot,
-    BgpPeerSnapshot,
-    BgpConfigSnapshot,
-    AllocationSnapshot,
-    NodeHealthSnapshot,
-    ...Object.values(EventSchemas),
-  ];
+  const all: TSchema[] = [...Object.values(SnapshotSchemas), ...Object.values(EventSchemas)];
   return new Map(all.map((schema) => [`${String(schema.$id)}.schema.json`, schema]));
 }
 

@@ -180,3 +180,15 @@ export const NodeHealthSnapshot = snapshot('NodeHealthSnapshot', ObjectName, {
   interfaces: Type.Array(Type.String({ minLength: 1 })),
 });
 export type NodeHealthSnapshot = Static<typeof NodeHealthSnapshot>;
+
+/** Every snapshot schema by the kind it describes; the bus keeps one bucket per kind. */
+export const SnapshotSchemas = {
+  services: ServiceSnapshot,
+  endpoints: EndpointsSnapshot,
+  nodes: NodeSnapshot,
+  pools: PoolSnapshot,
+  bgpPeers: BgpPeerSnapshot,
+  bgpConfig: BgpConfigSnapshot,
+  allocations: AllocationSnapshot,
+  nodeHealth: NodeHealthSnapshot,
+} as const;
