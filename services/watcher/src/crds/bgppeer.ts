@@ -26,10 +26,12 @@ export const bgpPeerCrd = clusterCrd({
       passwordSecretRef: object(
         {
           name: objectName,
-          namespace: string({ maxLength: 63, description: 'Default: the namespace Berth runs in.' }),
           key: string({ maxLength: 253, default: 'password' }),
         },
-        { required: ['name'], description: 'A Secret holding the TCP MD5 password of the session.' },
+        {
+          required: ['name'],
+          description: 'A Secret in the namespace Berth runs in, holding the TCP MD5 password of the session.',
+        },
       ),
       ebgpMultihop: integer(1, 255, {
         description: 'TTL for eBGP sessions to routers that are not directly connected.',

@@ -1,0 +1,111 @@
+import type { BgpConfigSnapshot, BgpPeerSnapshot, LabelSelector, PoolSnapshot } from '@berth/contracts';
+import { durationSeconds } from './duration.js';
+import type { BGPConfigObject, BGPPeerObject, IPPoolObject, LabelSelectorObject, SecretObject } from './objects.js';
+
+function selector(s: LabelSelectorObject | undefined): { selector?: LabelSelector } {
+  if (s === undefined) return {};
+  return {
+    selector: {
+      ...(s.matchLabels === undefined ? {} : { matchLabels: s.matchLabels }),
+      ...(s.matchExpressions === undefined ? {} : { matchExpressions: s.matchExpressions }),
+    },
+  };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+export function poolSnapshot(pool: IPPoolObject): PoolSnapshot {
+  const { spec } = pool;
+  return {
+    v: 1,
+    key: pool.metadata.name,
+    revision: pool.metadata.resourceVersion,
+    addresses: spec.addresses,
+    mode: spec.mode,
+    autoAssign: spec.autoAssign ?? true,
+    priority: spec.priority ?? 0,
+    namespaces: spec.namespaces ?? [],
+    ...optional('namespaceSelector', selector(spec.namespaceSelector).selector),
+    ...optional('serviceSelector', selector(spec.serviceSelector).selector),
+    avoidBuggyIPs: spec.avoidBuggyIPs ?? false,
+    ...(spec.bgp === undefined
+      ? {}
+      : {
+          bgp: {
+            communities: spec.bgp.communities ?? [],
+            ...optional('localPref', spec.bgp.localPref),
+            peers: spec.bgp.peers ?? [],
+          },
+        }),
+    ...(spec.layer2 === undefined
+      ? {}
+      : {
+          layer2: {
+            interfaces: spec.layer2.interfaces ?? [],
+            ...optional('nodeSelector', selector(spec.layer2.nodeSelector).selector),
+          },
+        }),
+  };
+}
+
+/** A BGPPeer's snapshot, or why it cannot be built yet (its password Secret is missing). */
+export type PeerResult = { ok: true; snapshot: BgpPeerSnapshot } | { ok: false; problem: string };
+
+/**
+ * @param secrets Secrets in Berth's namespace, by name.
+ * @param defaultASN BGPConfig's asn, used when the peer names no myASN.
+ */
+export function bgpPeerSnapshot(
+  peer: BGPPeerObject,
+  secrets: ReadonlyMap<string, SecretObject>,
+  defaultASN: number | undefined,
+): PeerResult {
+  const { spec, metadata } = peer;
+  const myASN = spec.myASN ?? defaultASN;
+  if (myASN === undefined) return { ok: false, problem: 'no myASN and no BGPConfig default with an asn' };
+  let password: string | undefined;
+  if (spec.passwordSecretRef !== undefined) {
+    const { name, key = 'password' } = spec.passwordSecretRef;
+    const value = secrets.get(name)?.data?.[key];
+    if (value === undefined) return { ok: false, problem: `password Secret ${name} has no key ${key}` };
+    password = Buffer.from(value, 'base64').toString('utf8');
+  }
+  const hold = durationSeconds(spec.holdTime ?? '90s') ?? 90;
+  const keepalive =
+    spec.keepaliveTime === undefined ? Math.floor(hold / 3) : (durationSeconds(spec.keepaliveTime) ?? hold / 3);
+  return {
+    ok: true,
+    snapshot: {
+      v: 1,
+      key: metadata.name,
+      revision: metadata.resourceVersion,
+      peerAddress: spec.peerAddress,
+      peerASN: spec.peerASN,
+      myASN,
+      port: spec.port ?? 179,
+      holdTimeSeconds: Math.round(hold),
+      keepaliveTimeSeconds: Math.max(1, Math.round(keepalive)),
+      ...optional('password', password),
+      ...optional('ebgpMultihop', spec.ebgpMultihop),
+      ...optional('nodeSelector', selector(spec.nodeSelector).selector),
+      families: spec.addressFamilies ?? ['IPv4', 'IPv6'],
+      addPath: spec.addPath ?? false,
+    },
+  };
+}
+
+export function bgpConfigSnapshot(config: BGPConfigObject): BgpConfigSnapshot {
+  const { spec } = config;
+  return {
+    v: 1,
+    key: 'default',
+    revision: config.metadata.resourceVersion,
+    asn: spec.asn,
+    ...optional('routerId', spec.routerID),
+    listenPort: spec.listenPort ?? 179,
+    topology: spec.topology ?? 'per-node',
+    gracefulRestart: spec.gracefulRestart?.enabled ?? false,
+  };
+}
