@@ -128,6 +128,7 @@ describe('bus - against a real nats-server', () => {
       { type: 'deleted', key: 'node-a', busRevision: (seen[4] as { busRevision: number }).busRevision },
     ]);
     assert.deepEqual(await nodes.get('node-c'), node('node-c', '7'));
+    assert.deepEqual([...(await nodes.current()).keys()], ['node-c']);
     assert.equal(await nodes.get('node-a'), undefined);
     abort.abort();
     await watching;

@@ -18,6 +18,8 @@ export interface SnapshotBucket<T extends { key: string }> {
   /** Leaves a tombstone for `key`. Deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
   get(key: string): Promise<T | undefined>;
+  /** Every key's current snapshot (tombstoned keys left out). */
+  current(): Promise<Map<string, T>>;
   /**
    * Yields the current state of every key, then `initialized`, then live changes until
    * `signal` aborts. Entries that break the contract are logged, counted and skipped.
@@ -49,6 +51,18 @@ export class SnapshotBucketImpl<T extends { key: string }> implements SnapshotBu
     if (entry === null || entry.operation !== 'PUT') return undefined;
     const change = this.decode(entry);
     return change?.type === 'put' ? change.value : undefined;
+  }
+
+  async current(): Promise<Map<string, T>> {
+    const abort = new AbortController();
+    const entries = new Map<string, T>();
+    for await (const change of this.watch(abort.signal)) {
+      if (change.type === 'initialized') break;
+      if (change.type === 'put') entries.set(change.key, change.value);
+      else entries.delete(change.key);
+    }
+    abort.abort();
+    return entries;
   }
 
   async *watch(signal: AbortSignal): AsyncIterable<Change<T>> {

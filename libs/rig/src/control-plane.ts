@@ -55,6 +55,11 @@ export interface RigControlPlane {
   readonly processes: { readonly etcd: RigProcess; readonly apiserver: RigProcess };
   /** Runs this version's kubectl against the rig; throws with stderr when it fails. */
   kubectl(args: readonly string[], options?: { as?: 'admin' | 'unprivileged'; input?: string }): Promise<string>;
+  /**
+   * A kubeconfig for a ServiceAccount (which must exist), with a token from the TokenRequest API,
+   * so a test runs with exactly the permissions RBAC binds to that account.
+   */
+  serviceAccountKubeconfig(namespace: string, name: string): Promise<string>;
   /** Stops and starts kube-apiserver alone, on the same port, data and credentials. */
   restartApiserver(): Promise<void>;
   stop(): Promise<void>;
@@ -166,11 +171,38 @@ export async function startControlPlane(): Promise<RigControlPlane> {
   const caPem = await waitReady(apiserver);
 
   const kubeconfig = join(dir, 'kubeconfig');
-  await writeFile(kubeconfig, renderKubeconfig(server, caPem, tokens), { mode: 0o600 });
+  await writeFile(
+    kubeconfig,
+    renderKubeconfig(server, caPem, [
+      { name: 'admin', token: tokens.admin },
+      { name: 'unprivileged', token: tokens.unprivileged },
+    ]),
+    { mode: 0o600 },
+  );
   const version = (
     JSON.parse((await httpsGet(`${server}/version`, tokens.admin, caPem)).body) as { gitVersion: string }
   ).gitVersion;
 
+  const kubectl = async (
+    kargs: readonly string[],
+    options: { as?: 'admin' | 'unprivileged'; input?: string } = {},
+  ): Promise<string> => {
+    const context = options.as === 'unprivileged' ? ['--context', 'unprivileged'] : [];
+    const child = run(kubectlBin, ['--kubeconfig', kubeconfig, ...context, ...kargs], { timeout: 60_000 });
+    if (options.input !== undefined) child.child.stdin?.end(options.input);
+    try {
+      return (await child).stdout;
+    } catch (error) {
+      // kubectl answers some questions (auth can-i) through its exit code, with the answer on stdout.
+      const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+      throw new Error(
+        `kubectl ${kargs.join(' ')} failed: ${[stdout.trim(), stderr.trim()].filter(Boolean).join('\n') || String(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  };
   const stop = () => stopAndRemove([apiserver, etcd.process], [dir, etcd.dataDir]);
   return {
     server,
@@ -181,22 +213,12 @@ export async function startControlPlane(): Promise<RigControlPlane> {
     get processes() {
       return { etcd: etcd.process, apiserver };
     },
-    async kubectl(kargs, options = {}) {
-      const context = options.as === 'unprivileged' ? ['--context', 'unprivileged'] : [];
-      const child = run(kubectlBin, ['--kubeconfig', kubeconfig, ...context, ...kargs], { timeout: 60_000 });
-      if (options.input !== undefined) child.child.stdin?.end(options.input);
-      try {
-        return (await child).stdout;
-      } catch (error) {
-        // kubectl answers some questions (auth can-i) through its exit code, with the answer on stdout.
-        const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-        throw new Error(
-          `kubectl ${kargs.join(' ')} failed: ${[stdout.trim(), stderr.trim()].filter(Boolean).join('\n') || String(error)}`,
-          {
-            cause: error,
-          },
-        );
-      }
+    kubectl,
+    async serviceAccountKubeconfig(namespace, name) {
+      const token = (await kubectl(['create', 'token', name, '-n', namespace, '--duration=24h'])).trim();
+      const path = join(dir, `kubeconfig-${namespace}-${name}`);
+      await writeFile(path, renderKubeconfig(server, caPem, [{ name, token }]), { mode: 0o600 });
+      return path;
     },
     async restartApiserver() {
       await apiserver.stop();
@@ -213,22 +235,17 @@ export async function startControlPlane(): Promise<RigControlPlane> {
   };
 }
 
-function renderKubeconfig(server: string, caPem: string, tokens: { admin: string; unprivileged: string }): string {
+/** A kubeconfig with one context per user; the first is current. */
+function renderKubeconfig(server: string, caPem: string, users: readonly { name: string; token: string }[]): string {
   const ca = Buffer.from(caPem).toString('base64');
   return JSON.stringify(
     {
       apiVersion: 'v1',
       kind: 'Config',
       clusters: [{ name: 'rig', cluster: { server, 'certificate-authority-data': ca } }],
-      users: [
-        { name: 'admin', user: { token: tokens.admin } },
-        { name: 'unprivileged', user: { token: tokens.unprivileged } },
-      ],
-      contexts: [
-        { name: 'admin', context: { cluster: 'rig', user: 'admin' } },
-        { name: 'unprivileged', context: { cluster: 'rig', user: 'unprivileged' } },
-      ],
-      'current-context': 'admin',
+      users: users.map(({ name, token }) => ({ name, user: { token } })),
+      contexts: users.map(({ name }) => ({ name, context: { cluster: 'rig', user: name } })),
+      'current-context': users[0]?.name,
     },
     null,
     2,

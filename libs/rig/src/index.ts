@@ -12,3 +12,5 @@ export { startGobgp } from './gobgp.js';
 export type { RigGobgp } from './gobgp.js';
 export { controlPlaneBinDir, KUBERNETES_VERSION, RigUsers, startControlPlane } from './control-plane.js';
 export type { RigControlPlane } from './control-plane.js';
+export { startBerthProcess } from './berth-process.js';
+export type { BerthProcess, LogLine } from './berth-process.js';

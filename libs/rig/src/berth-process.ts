@@ -1,0 +1,49 @@
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** One JSON log line of a Berth process. */
+export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
+
+/** A Berth service started as its own process, with its log lines collected as they arrive. */
+export interface BerthProcess {
+  readonly child: ChildProcessByStdio<null, Readable, null>;
+  readonly lines: LogLine[];
+  /** The exit code, once the process has exited. */
+  readonly exit: Promise<number | null>;
+  /** Resolves with the first log line with this message, waiting up to `timeoutMs`. */
+  logged(msg: string, timeoutMs?: number): Promise<LogLine>;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Runs `main` (a built service's main.js) on this Node with only the given environment. */
+export function startBerthProcess(main: string, env: Record<string, string>): BerthProcess {
+  const child = spawn(process.execPath, [main], {
+    env: { PATH: process.env['PATH'] ?? '', BERTH_HEALTH_HOST: '127.0.0.1', BERTH_HEALTH_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines: LogLine[] = [];
+  createInterface({ input: child.stdout }).on('line', (line) => lines.push(JSON.parse(line) as LogLine));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  process.once('exit', () => child.kill('SIGKILL'));
+  return {
+    child,
+    lines,
+    exit,
+    async logged(msg, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const line = lines.find((l) => l.msg === msg);
+        if (line !== undefined) return line;
+        if (Date.now() > deadline) throw new Error(`no "${msg}" log line; saw: ${lines.map((l) => l.msg).join(' | ')}`);
+        await sleep(20);
+      }
+    },
+    stop() {
+      child.kill('SIGTERM');
+      return exit;
+    },
+  };
+}

@@ -1,0 +1,17 @@
+import { busConfig } from '@berth/bus';
+import { env } from '@berth/runtime';
+
+export const watcherConfig = {
+  healthPort: env.port('BERTH_HEALTH_PORT', 9101),
+  ...busConfig,
+  /** A kubeconfig file; unset means the in-cluster service account. */
+  kubeconfig: env.file('BERTH_KUBECONFIG'),
+  /** The namespace Berth runs in: its Lease and BGP password Secrets live there. */
+  namespace: env.string('BERTH_NAMESPACE', 'berth-system'),
+  loadBalancerClass: env.string('BERTH_LOADBALANCER_CLASS', 'berth.dev/lb'),
+  /** Also serve Services with no loadBalancerClass (Berth is the cluster's default). */
+  defaultClass: env.boolean('BERTH_DEFAULT_CLASS', false),
+  /** How often every snapshot is written again, so consumers converge after a lost message. */
+  resyncSeconds: env.integer('BERTH_RESYNC_SECONDS', 10, 86_400, 300),
+  publishConcurrency: env.integer('BERTH_PUBLISH_CONCURRENCY', 1, 4096, 256),
+} as const;

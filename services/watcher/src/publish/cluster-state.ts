@@ -1,0 +1,161 @@
+import type {
+  BgpConfigSnapshot,
+  BgpPeerSnapshot,
+  EndpointsSnapshot,
+  NodeSnapshot,
+  PoolSnapshot,
+  ServiceSnapshot,
+} from '@berth/contracts';
+import type { Logger } from '@berth/runtime';
+import { objectKey } from '../kube/list-watch.js';
+import { bgpConfigSnapshot, bgpPeerSnapshot, poolSnapshot } from '../snapshots/berth-objects.js';
+import { endpointsSnapshot, sliceServiceKey } from '../snapshots/endpoints.js';
+import { nodeSnapshot } from '../snapshots/node.js';
+import type {
+  BGPConfigObject,
+  BGPPeerObject,
+  EndpointSliceObject,
+  IPPoolObject,
+  NodeObject,
+  SecretObject,
+  ServiceObject,
+} from '../snapshots/objects.js';
+import { serviceSnapshot, type ClassPolicy } from '../snapshots/service.js';
+
+/** Where desired snapshots go: one keyed writer per bucket (an Outbox in production). */
+export interface SnapshotTargets {
+  services: Target<ServiceSnapshot>;
+  endpoints: Target<EndpointsSnapshot>;
+  nodes: Target<NodeSnapshot>;
+  pools: Target<PoolSnapshot>;
+  bgpPeers: Target<BgpPeerSnapshot>;
+  bgpConfig: Target<BgpConfigSnapshot>;
+}
+export interface Target<T> {
+  set(key: string, snapshot: T | undefined): void;
+}
+
+/**
+ * The watcher's view of the cluster, turned into desired snapshots as objects change. Endpoints
+ * are published only for Berth's Services; a BGPPeer waits for its password Secret.
+ */
+export class ClusterState {
+  readonly #ours = new Set<string>();
+  readonly #slices = new Map<string, Map<string, EndpointSliceObject>>();
+  readonly #peers = new Map<string, BGPPeerObject>();
+  readonly #secrets = new Map<string, SecretObject>();
+  #config: BGPConfigObject | undefined;
+
+  constructor(
+    private readonly targets: SnapshotTargets,
+    private readonly policy: ClassPolicy,
+    private readonly logger: Logger,
+  ) {}
+
+  service(object: ServiceObject): void {
+    const key = objectKey(object);
+    const snapshot = serviceSnapshot(object, this.policy);
+    if (snapshot === undefined) {
+      if (this.#ours.has(key)) this.serviceGone(object);
+      return;
+    }
+    this.#ours.add(key);
+    this.targets.services.set(key, snapshot);
+    this.publishEndpoints(key);
+  }
+
+  serviceGone(object: ServiceObject): void {
+    const key = objectKey(object);
+    this.#ours.delete(key);
+    this.targets.services.set(key, undefined);
+    this.targets.endpoints.set(key, undefined);
+  }
+
+  slice(object: EndpointSliceObject): void {
+    const service = sliceServiceKey(object);
+    if (service === undefined) return;
+    let slices = this.#slices.get(service);
+    if (slices === undefined) this.#slices.set(service, (slices = new Map<string, EndpointSliceObject>()));
+    slices.set(object.metadata.name, object);
+    this.publishEndpoints(service);
+  }
+
+  sliceGone(object: EndpointSliceObject): void {
+    const service = sliceServiceKey(object);
+    if (service === undefined) return;
+    const slices = this.#slices.get(service);
+    slices?.delete(object.metadata.name);
+    if (slices?.size === 0) this.#slices.delete(service);
+    this.publishEndpoints(service);
+  }
+
+  node(object: NodeObject): void {
+    this.targets.nodes.set(object.metadata.name, nodeSnapshot(object));
+  }
+
+  nodeGone(object: NodeObject): void {
+    this.targets.nodes.set(object.metadata.name, undefined);
+  }
+
+  pool(object: IPPoolObject): void {
+    this.targets.pools.set(object.metadata.name, poolSnapshot(object));
+  }
+
+  poolGone(object: IPPoolObject): void {
+    this.targets.pools.set(object.metadata.name, undefined);
+  }
+
+  peer(object: BGPPeerObject): void {
+    this.#peers.set(object.metadata.name, object);
+    this.publishPeer(object);
+  }
+
+  peerGone(object: BGPPeerObject): void {
+    this.#peers.delete(object.metadata.name);
+    this.targets.bgpPeers.set(object.metadata.name, undefined);
+  }
+
+  secret(object: SecretObject): void {
+    this.#secrets.set(object.metadata.name, object);
+    this.publishAllPeers();
+  }
+
+  secretGone(object: SecretObject): void {
+    this.#secrets.delete(object.metadata.name);
+    this.publishAllPeers();
+  }
+
+  config(object: BGPConfigObject): void {
+    if (object.metadata.name !== 'default') return;
+    this.#config = object;
+    this.targets.bgpConfig.set('default', bgpConfigSnapshot(object));
+    this.publishAllPeers();
+  }
+
+  configGone(object: BGPConfigObject): void {
+    if (object.metadata.name !== 'default') return;
+    this.#config = undefined;
+    this.targets.bgpConfig.set('default', undefined);
+    this.publishAllPeers();
+  }
+
+  private publishEndpoints(service: string): void {
+    if (!this.#ours.has(service)) return;
+    this.targets.endpoints.set(service, endpointsSnapshot(service, [...(this.#slices.get(service)?.values() ?? [])]));
+  }
+
+  private publishAllPeers(): void {
+    for (const peer of this.#peers.values()) this.publishPeer(peer);
+  }
+
+  private publishPeer(peer: BGPPeerObject): void {
+    const result = bgpPeerSnapshot(peer, this.#secrets, this.#config?.spec.asn);
+    if (result.ok) {
+      this.targets.bgpPeers.set(peer.metadata.name, result.snapshot);
+    } else {
+      // Never announce to a peer with half its settings (say, without its password).
+      this.logger.warn({ peer: peer.metadata.name, problem: result.problem }, 'BGPPeer not published');
+      this.targets.bgpPeers.set(peer.metadata.name, undefined);
+    }
+  }
+}

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger } from '@berth/runtime';
+import { Outbox, type SnapshotSink } from './outbox.js';
+
+interface Snap {
+  key: string;
+  n: number;
+}
+
+/** Records writes; can be told to fail, like a bus that is down. */
+class RecordingSink implements SnapshotSink<Snap> {
+  readonly name = 'test';
+  readonly writes: string[] = [];
+  failing = false;
+  async put(s: Snap) {
+    await sleep(1);
+    if (this.failing) throw new Error('bus down');
+    this.writes.push(`put ${s.key}=${s.n}`);
+  }
+  async delete(key: string) {
+    await sleep(1);
+    if (this.failing) throw new Error('bus down');
+    this.writes.push(`delete ${key}`);
+  }
+}
+
+const logger = createLogger('test', 'silent');
+
+describe('outbox - coalescing writes', () => {
+  it('writes only the latest state of a key, and nothing when the content is unchanged', async () => {
+    const sink = new RecordingSink();
+    const outbox = new Outbox(sink, logger, { concurrency: 1 });
+    outbox.set('a', { key: 'a', n: 1 });
+    outbox.set('b', { key: 'b', n: 1 });
+    outbox.set('b', { key: 'b', n: 2 });
+    await outbox.drained();
+    outbox.set('a', { key: 'a', n: 1 });
+    outbox.set('b', undefined);
+    outbox.set('c', undefined);
+    await outbox.drained();
+    // c was never written, so there is nothing to tombstone.
+    assert.deepEqual(sink.writes, ['put a=1', 'put b=2', 'delete b']);
+  });
+
+  it('keeps failed writes pending while the bus is down and writes them when it is back', async () => {
+    const sink = new RecordingSink();
+    const outbox = new Outbox(sink, logger, { concurrency: 4 });
+    sink.failing = true;
+    for (let i = 0; i < 10; i++) outbox.set(`k${i}`, { key: `k${i}`, n: i });
+    await sleep(50);
+    assert.equal(outbox.pending, 10);
+    sink.failing = false;
+    await outbox.drained();
+    assert.equal(sink.writes.length, 10);
+    outbox.stop();
+  });
+
+  it('after seeding from the bucket, prune tombstones what is no longer desired and keeps the rest', async () => {
+    const sink = new RecordingSink();
+    const outbox = new Outbox(sink, logger, { concurrency: 2 });
+    outbox.seed(
+      new Map([
+        ['stale', { key: 'stale', n: 1 }],
+        ['same', { key: 'same', n: 1 }],
+        ['old', { key: 'old', n: 1 }],
+      ]),
+    );
+    outbox.set('same', { key: 'same', n: 1 });
+    outbox.set('old', { key: 'old', n: 2 });
+    outbox.prune();
+    await outbox.drained();
+    assert.deepEqual(sink.writes.sort(), ['delete stale', 'put old=2']);
+  });
+
+  it('rewriteAll writes every desired snapshot again, and no tombstones', async () => {
+    const sink = new RecordingSink();
+    const outbox = new Outbox(sink, logger, { concurrency: 2 });
+    outbox.set('a', { key: 'a', n: 1 });
+    outbox.set('gone', { key: 'gone', n: 1 });
+    outbox.set('gone', undefined);
+    await outbox.drained();
+    sink.writes.length = 0;
+    outbox.rewriteAll();
+    await outbox.drained();
+    assert.deepEqual(sink.writes, ['put a=1']);
+  });
+});

@@ -1,0 +1,118 @@
+import type { Logger } from '@berth/runtime';
+
+/** Where an outbox writes: one snapshot bucket. */
+export interface SnapshotSink<T> {
+  readonly name: string;
+  put(snapshot: T): Promise<unknown>;
+  delete(key: string): Promise<void>;
+}
+
+const RETRY_MS = 1000;
+
+/**
+ * The desired snapshot per key of one bucket, and what was last written. Changes are coalesced
+ * per key (only the latest state is written), unchanged content is not written again, and a
+ * failed write stays pending and is retried, so a bus outage loses nothing (fail static).
+ */
+export class Outbox<T extends { key: string }> {
+  readonly #desired = new Map<string, T>();
+  /** JSON of what the bucket holds per key, as far as this outbox knows; absent = nothing. */
+  readonly #written = new Map<string, string>();
+  readonly #dirty = new Set<string>();
+  /** Keys whose write failed; they go back to #dirty when the retry timer fires. */
+  readonly #failed = new Set<string>();
+  #inFlight = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #idle: (() => void)[] = [];
+
+  constructor(
+    private readonly sink: SnapshotSink<T>,
+    private readonly logger: Logger,
+    private readonly options: { concurrency: number; onWritten?: (kind: 'put' | 'delete') => void },
+  ) {}
+
+  /** Sets the desired state of `key`: a snapshot, or undefined for a tombstone. */
+  set(key: string, snapshot: T | undefined): void {
+    if (snapshot === undefined) this.#desired.delete(key);
+    else this.#desired.set(key, snapshot);
+    const want = snapshot === undefined ? undefined : JSON.stringify(snapshot);
+    if (want === this.#written.get(key) && !this.#dirty.has(key) && !this.#failed.has(key)) return;
+    this.#failed.delete(key);
+    this.#dirty.add(key);
+    this.pump();
+  }
+
+  /** Records what the bucket already holds (read at start-up), so stale keys can be pruned. */
+  seed(existing: ReadonlyMap<string, T>): void {
+    for (const [key, snapshot] of existing) this.#written.set(key, JSON.stringify(snapshot));
+  }
+
+  /**
+   * Tombstones every key the bucket holds that is not desired. Call once the desired state is
+   * complete (after the first full list): objects deleted while no watcher ran go away too.
+   */
+  prune(): void {
+    for (const key of this.#written.keys()) if (!this.#desired.has(key)) this.#dirty.add(key);
+    this.pump();
+  }
+
+  /** Writes every desired snapshot again (periodic resync), whatever was written before. */
+  rewriteAll(): void {
+    this.#written.clear();
+    for (const key of this.#desired.keys()) this.#dirty.add(key);
+    this.pump();
+  }
+
+  get pending(): number {
+    return this.#dirty.size + this.#failed.size + this.#inFlight;
+  }
+
+  /** Resolves when nothing is pending. */
+  drained(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  stop(): void {
+    clearTimeout(this.#retryTimer);
+  }
+
+  private pump(): void {
+    while (this.#inFlight < this.options.concurrency && this.#dirty.size > 0) {
+      const key = this.#dirty.values().next().value as string;
+      this.#dirty.delete(key);
+      this.#inFlight++;
+      void this.write(key).finally(() => {
+        this.#inFlight--;
+        this.pump();
+        if (this.pending === 0) for (const resolve of this.#idle.splice(0)) resolve();
+      });
+    }
+  }
+
+  private async write(key: string): Promise<void> {
+    const snapshot = this.#desired.get(key);
+    const json = snapshot === undefined ? undefined : JSON.stringify(snapshot);
+    if (json === this.#written.get(key)) return;
+    try {
+      if (snapshot === undefined) {
+        await this.sink.delete(key);
+        this.#written.delete(key);
+        this.options.onWritten?.('delete');
+      } else {
+        await this.sink.put(snapshot);
+        this.#written.set(key, json as string);
+        this.options.onWritten?.('put');
+      }
+    } catch (error) {
+      this.logger.warn({ bucket: this.sink.name, key, err: error }, 'could not write snapshot; will retry');
+      this.#failed.add(key);
+      this.#retryTimer ??= setTimeout(() => {
+        this.#retryTimer = undefined;
+        for (const failed of this.#failed) this.#dirty.add(failed);
+        this.#failed.clear();
+        this.pump();
+      }, RETRY_MS);
+    }
+  }
+}
