@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
-import { Buckets, connectBus, type BucketSpec } from '@berth/bus';
+import { Buckets, connectBus } from '@berth/bus';
 import { runService } from '@berth/runtime';
-import { Counter } from 'prom-client';
 import { watcherConfig } from './config.js';
 import { HttpKubeApi } from './kube/api.js';
 import { ClusterState } from './publish/cluster-state.js';
-import { Outbox } from './publish/outbox.js';
+import { openOutboxes } from './publish/outboxes.js';
+import { StatusWriter } from './status/status-writer.js';
 import { watchCluster } from './watch-cluster.js';
 
 await runService({
@@ -16,56 +16,47 @@ await runService({
     const kc = new KubeConfig();
     if (config.kubeconfig === undefined) kc.loadFromCluster();
     else kc.loadFromFile(config.kubeconfig);
+    const api = new HttpKubeApi(kc);
     const bus = await connectBus(config, { name: `watcher-${hostname()}`, logger, readiness, registry });
+    const active = () => true;
 
-    const written = new Counter({
-      name: 'berth_watcher_snapshots_written_total',
-      help: 'Snapshots and tombstones written to the bus, by bucket',
-      labelNames: ['bucket', 'op'],
-      registers: [registry],
+    const targets = await openOutboxes(bus, logger, registry, { concurrency: config.publishConcurrency, active });
+    const outboxes = Object.values(targets);
+    const policy = { className: config.loadBalancerClass, isDefault: config.defaultClass };
+    const state: ClusterState = new ClusterState(targets, policy, logger, (key) => writer.touch(key));
+    const writer = new StatusWriter(api, (key) => state.serviceEntry(key), logger, {
+      reportingInstance: hostname(),
+      concurrency: 16,
+      active,
     });
-    const outbox = async <T extends { key: string }>(spec: BucketSpec<T>) => {
-      const bucket = await bus.bucket(spec);
-      const box = new Outbox(bucket, logger, {
-        concurrency: config.publishConcurrency,
-        onWritten: (op) => written.inc({ bucket: bucket.name, op }),
-      });
-      box.seed(await bucket.current());
-      return box;
-    };
-    const targets = {
-      services: await outbox(Buckets.services),
-      endpoints: await outbox(Buckets.endpoints),
-      nodes: await outbox(Buckets.nodes),
-      pools: await outbox(Buckets.pools),
-      bgpPeers: await outbox(Buckets.bgpPeers),
-      bgpConfig: await outbox(Buckets.bgpConfig),
-    };
-    const boxes = Object.values(targets);
-    const state = new ClusterState(
-      targets,
-      { className: config.loadBalancerClass, isDefault: config.defaultClass },
-      logger,
-    );
 
+    const allocations = await bus.bucket(Buckets.allocations);
+    const followAllocations = (async () => {
+      for await (const change of allocations.watch(signal)) {
+        if (change.type === 'put') writer.allocation(change.key, change.value);
+        else if (change.type === 'deleted') writer.allocation(change.key, undefined);
+      }
+    })();
     const watches = watchCluster({
-      api: new HttpKubeApi(kc),
+      api,
       state,
       namespace: config.namespace,
       logger,
       readiness,
       signal,
-      onFirstSync: () => boxes.forEach((b) => b.prune()),
+      onFirstSync: () => outboxes.forEach((o) => o.prune()),
     });
-    const resync = setInterval(() => boxes.forEach((b) => b.rewriteAll()), config.resyncSeconds * 1000);
+    const resync = setInterval(() => outboxes.forEach((o) => o.rewriteAll()), config.resyncSeconds * 1000);
 
     return [
       () => bus.close(),
       async () => {
         clearInterval(resync);
-        await Promise.allSettled(watches);
-        await Promise.race([Promise.all(boxes.map((b) => b.drained())), new Promise((r) => setTimeout(r, 2000))]);
-        boxes.forEach((b) => b.stop());
+        await Promise.allSettled([...watches, followAllocations]);
+        writer.stop();
+        const drained = Promise.all(outboxes.map((o) => o.drained()));
+        await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 2000))]);
+        outboxes.forEach((o) => o.stop());
       },
     ];
   },

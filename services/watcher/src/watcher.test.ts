@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import type { AllocationSnapshot } from '@berth/contracts';
 import { Buckets, connectBus, type Bus, type BucketSpec } from '@berth/bus';
 import { createLogger } from '@berth/runtime';
 import {
@@ -145,6 +146,8 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
   });
 
   after(async () => {
+    if (process.env['BERTH_TEST_DEBUG'])
+      for (const l of watcher.lines.filter((x) => x.level !== 'debug')) console.error(JSON.stringify(l));
     abort.abort();
     watcher.child.kill('SIGKILL');
     await bus.close();
@@ -270,6 +273,124 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
     assert.equal(mirrors.bgpPeers.entries.get('tor')?.myASN, 64512);
   });
 
+  const getService = async (name: string) =>
+    JSON.parse(await kube.kubectl(['get', 'service', '-n', 'shop', name, '-o', 'json'])) as {
+      metadata: { uid: string; finalizers?: string[]; deletionTimestamp?: string };
+      status: {
+        loadBalancer?: { ingress?: { ip: string; ipMode: string }[] };
+        conditions?: { type: string; status: string; reason: string; message: string }[];
+      };
+    };
+  const eventsFor = async (name: string) =>
+    (
+      JSON.parse(await kube.kubectl(['get', 'events.events.k8s.io', '-n', 'shop', '-o', 'json'])) as {
+        items: {
+          regarding: { name: string };
+          type: string;
+          reason: string;
+          note: string;
+          reportingController: string;
+        }[];
+      }
+    ).items.filter((e) => e.regarding.name === name);
+  const allocate = async (key: string, uid: string, result: AllocationSnapshot['result']) => {
+    const allocations = await bus.bucket(Buckets.allocations);
+    await allocations.put({ v: 1, key, revision: String(Date.now()), serviceUid: uid, result });
+  };
+  const pollService = async (
+    name: string,
+    what: string,
+    test: (s: Awaited<ReturnType<typeof getService>>) => boolean,
+  ) => {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const current = await getService(name);
+      if (test(current)) return current;
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}: ${JSON.stringify(current)}`);
+      await sleep(50);
+    }
+  };
+
+  it('holds its finalizer on Berth Services and writes an allocation into status with ipMode VIP', async () => {
+    await apply(service('pay', 'berth.dev/lb'));
+    const { metadata } = await pollService(
+      'pay',
+      'the cleanup finalizer',
+      (s) => s.metadata.finalizers?.includes('service.kubernetes.io/load-balancer-cleanup') === true,
+    );
+    await allocate('shop/pay', metadata.uid, {
+      type: 'assigned',
+      pool: 'public',
+      mode: 'bgp',
+      addresses: ['203.0.113.10', '2001:db8:1::10'],
+    });
+    const written = await pollService(
+      'pay',
+      'the address in status',
+      (s) => (s.status.loadBalancer?.ingress?.length ?? 0) > 0,
+    );
+    assert.deepEqual(written.status.loadBalancer?.ingress, [
+      { ip: '203.0.113.10', ipMode: 'VIP' },
+      { ip: '2001:db8:1::10', ipMode: 'VIP' },
+    ]);
+    const condition = written.status.conditions?.find((c) => c.type === 'berth.dev/AddressAssigned');
+    assert.deepEqual({ status: condition?.status, reason: condition?.reason }, { status: 'True', reason: 'Assigned' });
+    const row = (await kube.kubectl(['get', 'service', '-n', 'shop', 'pay', '--no-headers'])).split(/\s+/);
+    assert.deepEqual(row[3]?.split(',').sort(), ['2001:db8:1::10', '203.0.113.10'], 'EXTERNAL-IP');
+    const events = await eventsFor('pay');
+    assert.deepEqual(
+      events.map((e) => [e.type, e.reason, e.reportingController]),
+      [['Normal', 'AddressAssigned', 'berth.dev/watcher']],
+    );
+  });
+
+  it('explains a refused Service with a False condition and one Warning Event naming the reason', async () => {
+    await apply(service('full', 'berth.dev/lb'));
+    const { metadata } = await pollService('full', 'finalizer', (s) => (s.metadata.finalizers?.length ?? 0) > 0);
+    const message = 'pool public has no free IPv4 address (256 of 256 leased)';
+    await allocate('shop/full', metadata.uid, { type: 'refused', reason: 'PoolExhausted', message });
+    const refused = await pollService(
+      'full',
+      'the refusal condition',
+      (s) => s.status.conditions?.some((c) => c.status === 'False') === true,
+    );
+    assert.deepEqual(
+      refused.status.conditions?.map((c) => [c.type, c.status, c.reason, c.message]),
+      [['berth.dev/AddressAssigned', 'False', 'PoolExhausted', message]],
+    );
+    assert.equal(refused.status.loadBalancer?.ingress, undefined);
+    // The same decision again (a resync) must not repeat the Event.
+    await allocate('shop/full', metadata.uid, { type: 'refused', reason: 'PoolExhausted', message });
+    await sleep(300);
+    assert.deepEqual(
+      (await eventsFor('full')).map((e) => [e.type, e.reason, e.note]),
+      [['Warning', 'PoolExhausted', message]],
+    );
+  });
+
+  it('ignores an allocation that belongs to an older Service of the same name', async () => {
+    await apply(service('reborn', 'berth.dev/lb'));
+    await pollService('reborn', 'finalizer', (s) => (s.metadata.finalizers?.length ?? 0) > 0);
+    await allocate('shop/reborn', 'uid-of-a-deleted-namesake', {
+      type: 'assigned',
+      pool: 'public',
+      mode: 'bgp',
+      addresses: ['203.0.113.99'],
+    });
+    await sleep(500);
+    assert.equal((await getService('reborn')).status.loadBalancer?.ingress, undefined);
+  });
+
+  it('keeps a deleted Service until ipam releases its address, then lets it go', async () => {
+    await kube.kubectl(['delete', 'service', '-n', 'shop', 'pay', '--wait=false']);
+    await until('the deletion published', () => mirrors.services.entries.get('shop/pay')?.deleting === true);
+    await sleep(500);
+    assert.ok((await getService('pay')).metadata.deletionTimestamp, 'still there, held by the finalizer');
+    await (await bus.bucket(Buckets.allocations)).delete('shop/pay');
+    await until('the Service gone and tombstoned', () => !mirrors.services.entries.has('shop/pay'));
+    await assert.rejects(getService('pay'), /NotFound/);
+  });
+
   it('tombstones a Service that stops being a LoadBalancer, and one that is deleted', async () => {
     await kube.kubectl([
       'patch',
@@ -288,6 +409,7 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
     await apply(service('api', 'berth.dev/lb'));
     await until('api published', () => mirrors.services.entries.has('shop/api'));
     await kube.kubectl(['delete', 'service', '-n', 'shop', 'api']);
+    // api never got an allocation, so the finalizer does not hold it.
     await until('api tombstoned', () => !mirrors.services.entries.has('shop/api'));
   });
 

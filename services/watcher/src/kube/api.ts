@@ -54,6 +54,8 @@ export interface KubeApi {
   /** A JSON merge patch (RFC 7386). */
   mergePatch<T>(path: string, patch: unknown): Promise<T>;
   create<T>(path: string, body: unknown): Promise<T>;
+  /** Server-side apply as `fieldManager`, taking over the fields it sets (force). */
+  apply<T>(path: string, body: unknown, fieldManager: string): Promise<T>;
   replace<T>(path: string, body: unknown): Promise<T>;
 }
 
@@ -129,6 +131,11 @@ export class HttpKubeApi implements KubeApi {
 
   create<T>(path: string, body: unknown): Promise<T> {
     return this.request<T>('POST', path, body, 'application/json');
+  }
+
+  apply<T>(path: string, body: unknown, fieldManager: string): Promise<T> {
+    const query = new URLSearchParams({ fieldManager, force: 'true' });
+    return this.request<T>('PATCH', `${path}?${query.toString()}`, body, 'application/apply-patch+yaml');
   }
 
   replace<T>(path: string, body: unknown): Promise<T> {

@@ -21,6 +21,13 @@ import type {
   ServiceObject,
 } from '../snapshots/objects.js';
 import { serviceSnapshot, type ClassPolicy } from '../snapshots/service.js';
+import { CLEANUP_FINALIZER } from '../status/service-status.js';
+
+/** A Service the status writer may have to act on, and whether it is Berth's. */
+export interface ServiceEntry {
+  object: ServiceObject;
+  ours: boolean;
+}
 
 /** Where desired snapshots go: one keyed writer per bucket (an Outbox in production). */
 export interface SnapshotTargets {
@@ -41,6 +48,8 @@ export interface Target<T> {
  */
 export class ClusterState {
   readonly #ours = new Set<string>();
+  /** Berth's Services and any that still carry Berth's finalizer. */
+  readonly #services = new Map<string, ServiceEntry>();
   readonly #slices = new Map<string, Map<string, EndpointSliceObject>>();
   readonly #peers = new Map<string, BGPPeerObject>();
   readonly #secrets = new Map<string, SecretObject>();
@@ -50,13 +59,27 @@ export class ClusterState {
     private readonly targets: SnapshotTargets,
     private readonly policy: ClassPolicy,
     private readonly logger: Logger,
+    /** Told the key of every Service of interest that changed. */
+    private readonly onServiceChange: (key: string) => void = () => undefined,
   ) {}
+
+  /** The Service under `key`, if it is Berth's or still carries Berth's finalizer. */
+  serviceEntry(key: string): ServiceEntry | undefined {
+    return this.#services.get(key);
+  }
 
   service(object: ServiceObject): void {
     const key = objectKey(object);
     const snapshot = serviceSnapshot(object, this.policy);
-    if (snapshot === undefined) {
-      if (this.#ours.has(key)) this.serviceGone(object);
+    const ours = snapshot !== undefined;
+    if (ours || object.metadata.finalizers?.includes(CLEANUP_FINALIZER) === true) {
+      this.#services.set(key, { object, ours });
+      this.onServiceChange(key);
+    } else {
+      this.#services.delete(key);
+    }
+    if (!ours) {
+      if (this.#ours.has(key)) this.unpublishService(key);
       return;
     }
     this.#ours.add(key);
@@ -66,6 +89,11 @@ export class ClusterState {
 
   serviceGone(object: ServiceObject): void {
     const key = objectKey(object);
+    this.#services.delete(key);
+    this.unpublishService(key);
+  }
+
+  private unpublishService(key: string): void {
     this.#ours.delete(key);
     this.targets.services.set(key, undefined);
     this.targets.endpoints.set(key, undefined);

@@ -21,14 +21,19 @@ export class Outbox<T extends { key: string }> {
   readonly #dirty = new Set<string>();
   /** Keys whose write failed; they go back to #dirty when the retry timer fires. */
   readonly #failed = new Set<string>();
-  #inFlight = 0;
+  readonly #running = new Set<string>();
   #retryTimer: NodeJS.Timeout | undefined;
   #idle: (() => void)[] = [];
 
   constructor(
     private readonly sink: SnapshotSink<T>,
     private readonly logger: Logger,
-    private readonly options: { concurrency: number; onWritten?: (kind: 'put' | 'delete') => void },
+    private readonly options: {
+      concurrency: number;
+      /** Writes wait while this is false (another replica leads). */
+      active?: () => boolean;
+      onWritten?: (kind: 'put' | 'delete') => void;
+    },
   ) {}
 
   /** Sets the desired state of `key`: a snapshot, or undefined for a tombstone. */
@@ -64,7 +69,7 @@ export class Outbox<T extends { key: string }> {
   }
 
   get pending(): number {
-    return this.#dirty.size + this.#failed.size + this.#inFlight;
+    return this.#dirty.size + this.#failed.size + this.#running.size;
   }
 
   /** Resolves when nothing is pending. */
@@ -77,13 +82,21 @@ export class Outbox<T extends { key: string }> {
     clearTimeout(this.#retryTimer);
   }
 
+  /** Starts writing what is pending (after `active` turned true). */
+  resume(): void {
+    this.pump();
+  }
+
   private pump(): void {
-    while (this.#inFlight < this.options.concurrency && this.#dirty.size > 0) {
-      const key = this.#dirty.values().next().value as string;
+    if (this.options.active?.() === false) return;
+    for (const key of this.#dirty) {
+      if (this.#running.size >= this.options.concurrency) break;
+      // Writes of one key never overlap, so the last one written is the last one wanted.
+      if (this.#running.has(key)) continue;
       this.#dirty.delete(key);
-      this.#inFlight++;
+      this.#running.add(key);
       void this.write(key).finally(() => {
-        this.#inFlight--;
+        this.#running.delete(key);
         this.pump();
         if (this.pending === 0) for (const resolve of this.#idle.splice(0)) resolve();
       });

@@ -13,7 +13,20 @@ export interface ServiceObject extends KubeObject {
     ports?: { protocol?: string | undefined; port: number }[];
     selector?: Record<string, string>;
   };
-  status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } };
+  status?: {
+    loadBalancer?: { ingress?: { ip?: string; hostname?: string; ipMode?: string }[] };
+    conditions?: Condition[];
+  };
+}
+
+/** metav1.Condition. */
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
 }
 
 export interface EndpointSliceObject extends KubeObject {
