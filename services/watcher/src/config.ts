@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { busConfig } from '@berth/bus';
 import { env } from '@berth/runtime';
 
@@ -14,4 +15,11 @@ export const watcherConfig = {
   /** How often every snapshot is written again, so consumers converge after a lost message. */
   resyncSeconds: env.integer('BERTH_RESYNC_SECONDS', 10, 86_400, 300),
   publishConcurrency: env.integer('BERTH_PUBLISH_CONCURRENCY', 1, 4096, 256),
+  /** This replica's name in the leader Lease (the pod name in Kubernetes). */
+  identity: env.string('BERTH_POD_NAME', `${hostname()}-${process.pid}`),
+  leaseName: env.string('BERTH_LEASE_NAME', 'berth-watcher'),
+  /** A standby takes over this long after the leader's last renewal. */
+  leaseDurationMs: env.integer('BERTH_LEASE_DURATION_MS', 2000, 300_000, 8000),
+  renewDeadlineMs: env.integer('BERTH_LEASE_RENEW_DEADLINE_MS', 1000, 300_000, 6000),
+  leaseRetryMs: env.integer('BERTH_LEASE_RETRY_MS', 200, 60_000, 2000),
 } as const;

@@ -1,9 +1,9 @@
-import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Buckets, connectBus } from '@berth/bus';
 import { runService } from '@berth/runtime';
 import { watcherConfig } from './config.js';
 import { HttpKubeApi } from './kube/api.js';
+import { LeaderElector } from './kube/leader.js';
 import { ClusterState } from './publish/cluster-state.js';
 import { openOutboxes } from './publish/outboxes.js';
 import { StatusWriter } from './status/status-writer.js';
@@ -13,22 +13,44 @@ await runService({
   component: 'watcher',
   config: watcherConfig,
   async start({ config, logger, readiness, registry, signal }) {
+    if (config.renewDeadlineMs >= config.leaseDurationMs) {
+      throw new Error('BERTH_LEASE_RENEW_DEADLINE_MS must be shorter than BERTH_LEASE_DURATION_MS');
+    }
     const kc = new KubeConfig();
     if (config.kubeconfig === undefined) kc.loadFromCluster();
     else kc.loadFromFile(config.kubeconfig);
     const api = new HttpKubeApi(kc);
-    const bus = await connectBus(config, { name: `watcher-${hostname()}`, logger, readiness, registry });
-    const active = () => true;
+    const bus = await connectBus(config, { name: `watcher-${config.identity}`, logger, readiness, registry });
 
+    // Every replica follows the cluster; only the leader writes (outboxes and status wait for it).
+    const active = () => leader.isLeader;
     const targets = await openOutboxes(bus, logger, registry, { concurrency: config.publishConcurrency, active });
-    const outboxes = Object.values(targets);
     const policy = { className: config.loadBalancerClass, isDefault: config.defaultClass };
     const state: ClusterState = new ClusterState(targets, policy, logger, (key) => writer.touch(key));
     const writer = new StatusWriter(api, (key) => state.serviceEntry(key), logger, {
-      reportingInstance: hostname(),
+      reportingInstance: config.identity,
       concurrency: 16,
       active,
     });
+    const leader: LeaderElector = new LeaderElector(
+      api,
+      {
+        namespace: config.namespace,
+        name: config.leaseName,
+        identity: config.identity,
+        leaseDurationMs: config.leaseDurationMs,
+        renewDeadlineMs: config.renewDeadlineMs,
+        retryPeriodMs: config.leaseRetryMs,
+      },
+      logger,
+      {
+        started: () => {
+          for (const outbox of Object.values(targets)) void outbox.takeOver();
+          writer.touchAll(state.serviceKeys());
+        },
+        stopped: () => undefined,
+      },
+    );
 
     const allocations = await bus.bucket(Buckets.allocations);
     const followAllocations = (async () => {
@@ -37,6 +59,7 @@ await runService({
         else if (change.type === 'deleted') writer.allocation(change.key, undefined);
       }
     })();
+    const outboxes = Object.values(targets);
     const watches = watchCluster({
       api,
       state,
@@ -46,17 +69,19 @@ await runService({
       signal,
       onFirstSync: () => outboxes.forEach((o) => o.prune()),
     });
+    const leading = leader.run(signal);
     const resync = setInterval(() => outboxes.forEach((o) => o.rewriteAll()), config.resyncSeconds * 1000);
 
     return [
       () => bus.close(),
       async () => {
         clearInterval(resync);
-        await Promise.allSettled([...watches, followAllocations]);
+        await Promise.allSettled([...watches, followAllocations, leading]);
         writer.stop();
         const drained = Promise.all(outboxes.map((o) => o.drained()));
         await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 2000))]);
         outboxes.forEach((o) => o.stop());
+        await leader.release();
       },
     ];
   },

@@ -60,6 +60,11 @@ export class ListWatch<T extends KubeObject> {
         backoff = MIN_BACKOFF_MS;
       } catch (error) {
         if (stopped(signal)) break;
+        if (error instanceof Error && error.name === 'TimeoutError') {
+          // The stream stayed silent too long (no events, no bookmarks): resume where it was.
+          this.logger.debug({ path: this.path }, 'watch idle; resuming');
+          continue;
+        }
         if (error instanceof Gone || (error instanceof KubeApiError && error.status === 410)) {
           this.logger.info({ path: this.path }, 'resourceVersion expired; listing again');
           needList = true;

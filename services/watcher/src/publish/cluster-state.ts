@@ -63,6 +63,11 @@ export class ClusterState {
     private readonly onServiceChange: (key: string) => void = () => undefined,
   ) {}
 
+  /** Keys of every Service the status writer may have to act on. */
+  serviceKeys(): Iterable<string> {
+    return this.#services.keys();
+  }
+
   /** The Service under `key`, if it is Berth's or still carries Berth's finalizer. */
   serviceEntry(key: string): ServiceEntry | undefined {
     return this.#services.get(key);

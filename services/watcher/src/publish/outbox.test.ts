@@ -13,16 +13,23 @@ interface Snap {
 class RecordingSink implements SnapshotSink<Snap> {
   readonly name = 'test';
   readonly writes: string[] = [];
+  readonly held = new Map<string, Snap>();
   failing = false;
+  async current() {
+    await sleep(1);
+    return new Map(this.held);
+  }
   async put(s: Snap) {
     await sleep(1);
     if (this.failing) throw new Error('bus down');
     this.writes.push(`put ${s.key}=${s.n}`);
+    this.held.set(s.key, s);
   }
   async delete(key: string) {
     await sleep(1);
     if (this.failing) throw new Error('bus down');
     this.writes.push(`delete ${key}`);
+    this.held.delete(key);
   }
 }
 
@@ -57,21 +64,28 @@ describe('outbox - coalescing writes', () => {
     outbox.stop();
   });
 
-  it('after seeding from the bucket, prune tombstones what is no longer desired and keeps the rest', async () => {
+  it('a new leader writes only what differs from the bucket, and prunes once the cluster is listed', async () => {
     const sink = new RecordingSink();
-    const outbox = new Outbox(sink, logger, { concurrency: 2 });
-    outbox.seed(
-      new Map([
-        ['stale', { key: 'stale', n: 1 }],
-        ['same', { key: 'same', n: 1 }],
-        ['old', { key: 'old', n: 1 }],
-      ]),
-    );
+    for (const [key, n] of [
+      ['stale', 1],
+      ['same', 1],
+      ['old', 1],
+    ] as const)
+      sink.held.set(key, { key, n });
+    let leading = false;
+    const outbox = new Outbox(sink, logger, { concurrency: 2, active: () => leading });
     outbox.set('same', { key: 'same', n: 1 });
     outbox.set('old', { key: 'old', n: 2 });
+    outbox.set('new', { key: 'new', n: 1 });
+    await sleep(10);
+    assert.deepEqual(sink.writes, [], 'a standby writes nothing');
+    leading = true;
+    await outbox.takeOver();
+    await outbox.drained();
+    assert.deepEqual(sink.writes.sort(), ['put new=1', 'put old=2'], 'nothing pruned before the first full list');
     outbox.prune();
     await outbox.drained();
-    assert.deepEqual(sink.writes.sort(), ['delete stale', 'put old=2']);
+    assert.deepEqual(sink.writes.sort(), ['delete stale', 'put new=1', 'put old=2']);
   });
 
   it('rewriteAll writes every desired snapshot again, and no tombstones', async () => {

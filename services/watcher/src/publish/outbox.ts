@@ -3,6 +3,7 @@ import type { Logger } from '@berth/runtime';
 /** Where an outbox writes: one snapshot bucket. */
 export interface SnapshotSink<T> {
   readonly name: string;
+  current(): Promise<ReadonlyMap<string, T>>;
   put(snapshot: T): Promise<unknown>;
   delete(key: string): Promise<void>;
 }
@@ -19,6 +20,8 @@ export class Outbox<T extends { key: string }> {
   /** JSON of what the bucket holds per key, as far as this outbox knows; absent = nothing. */
   readonly #written = new Map<string, string>();
   readonly #dirty = new Set<string>();
+  /** The desired state is complete (the first full list is in), so pruning is safe. */
+  #complete = false;
   /** Keys whose write failed; they go back to #dirty when the retry timer fires. */
   readonly #failed = new Set<string>();
   readonly #running = new Set<string>();
@@ -47,18 +50,39 @@ export class Outbox<T extends { key: string }> {
     this.pump();
   }
 
-  /** Records what the bucket already holds (read at start-up), so stale keys can be pruned. */
-  seed(existing: ReadonlyMap<string, T>): void {
-    for (const [key, snapshot] of existing) this.#written.set(key, JSON.stringify(snapshot));
-  }
-
   /**
    * Tombstones every key the bucket holds that is not desired. Call once the desired state is
    * complete (after the first full list): objects deleted while no watcher ran go away too.
    */
   prune(): void {
+    this.#complete = true;
     for (const key of this.#written.keys()) if (!this.#desired.has(key)) this.#dirty.add(key);
     this.pump();
+  }
+
+  /**
+   * Starts writing as the new leader: reads what the bucket holds, forgets what it believed was
+   * written, and writes only what differs from the desired state (nothing twice). Retries until
+   * the bucket can be read.
+   */
+  async takeOver(): Promise<void> {
+    let existing: ReadonlyMap<string, T>;
+    for (;;) {
+      try {
+        existing = await this.sink.current();
+        break;
+      } catch (error) {
+        this.logger.warn({ bucket: this.sink.name, err: error }, 'could not read the bucket; will retry');
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      }
+    }
+    this.#written.clear();
+    for (const [key, snapshot] of existing) this.#written.set(key, JSON.stringify(snapshot));
+    for (const [key, snapshot] of this.#desired) {
+      if (JSON.stringify(snapshot) !== this.#written.get(key)) this.#dirty.add(key);
+    }
+    if (this.#complete) this.prune();
+    else this.pump();
   }
 
   /** Writes every desired snapshot again (periodic resync), whatever was written before. */
@@ -80,11 +104,6 @@ export class Outbox<T extends { key: string }> {
 
   stop(): void {
     clearTimeout(this.#retryTimer);
-  }
-
-  /** Starts writing what is pending (after `active` turned true). */
-  resume(): void {
-    this.pump();
   }
 
   private pump(): void {

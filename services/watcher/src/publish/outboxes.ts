@@ -3,7 +3,7 @@ import type { Logger } from '@berth/runtime';
 import { Counter, type Registry } from 'prom-client';
 import { Outbox } from './outbox.js';
 
-/** One outbox per bucket the watcher writes, each seeded with what the bucket holds now. */
+/** One outbox per bucket the watcher writes. */
 export async function openOutboxes(
   bus: Bus,
   logger: Logger,
@@ -18,12 +18,7 @@ export async function openOutboxes(
   });
   const open = async <T extends { key: string }>(spec: BucketSpec<T>) => {
     const bucket = await bus.bucket(spec);
-    const outbox = new Outbox(bucket, logger, {
-      ...options,
-      onWritten: (op) => written.inc({ bucket: bucket.name, op }),
-    });
-    outbox.seed(await bucket.current());
-    return outbox;
+    return new Outbox(bucket, logger, { ...options, onWritten: (op) => written.inc({ bucket: bucket.name, op }) });
   };
   return {
     services: await open(Buckets.services),

@@ -1,6 +1,7 @@
 import type { AllocationSnapshot } from '@berth/contracts';
 import type { Logger } from '@berth/runtime';
 import { KubeApiError, type KubeApi } from '../kube/api.js';
+import { microTime } from '../kube/micro-time.js';
 import type { ServiceEntry } from '../publish/cluster-state.js';
 import { decideFinalizers, decideStatus, type ServiceEvent, type StatusWrite } from './service-status.js';
 
@@ -151,9 +152,4 @@ export class StatusWriter {
     });
     this.#lastEvent.set(key, id);
   }
-}
-
-/** metav1.MicroTime: RFC 3339 with microseconds. */
-function microTime(date: Date): string {
-  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
