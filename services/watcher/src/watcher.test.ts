@@ -1,59 +1,10 @@
 import assert from 'node:assert/strict';
-import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import type { AllocationSnapshot } from '@berth/contracts';
-import { Buckets, connectBus, type Bus, type BucketSpec } from '@berth/bus';
-import { createLogger } from '@berth/runtime';
-import {
-  startBerthProcess,
-  startControlPlane,
-  startNats,
-  type BerthProcess,
-  type RigControlPlane,
-  type RigNats,
-} from '@berth/rig';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = join(here, '..', '..', '..');
-
-/** A live copy of one bucket, kept by watching it. */
-async function mirror<T extends { key: string }>(bus: Bus, spec: BucketSpec<T>, signal: AbortSignal) {
-  const bucket = await bus.bucket(spec);
-  const entries = new Map<string, T>();
-  const seenKeys = new Set<string>();
-  void (async () => {
-    for await (const change of bucket.watch(signal)) {
-      if (change.type === 'put') {
-        entries.set(change.key, change.value);
-        seenKeys.add(change.key);
-      } else if (change.type === 'deleted') entries.delete(change.key);
-    }
-  })();
-  return { bucket, entries, seenKeys };
-}
-
-async function until(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
-const service = (name: string, cls: string | undefined, extra: object = {}) => ({
-  apiVersion: 'v1',
-  kind: 'Service',
-  metadata: { name, namespace: 'shop', labels: { app: name } },
-  spec: {
-    type: 'LoadBalancer',
-    ...(cls === undefined ? {} : { loadBalancerClass: cls }),
-    selector: { app: name },
-    ports: [{ port: 80 }],
-    ...extra,
-  },
-});
+import { Buckets, type Bus } from '@berth/bus';
+import { startBerthProcess, type BerthProcess, type RigControlPlane } from '@berth/rig';
+import { lbService, mirror, startTestCluster, until, WATCHER_MAIN, type TestCluster } from './test-cluster.js';
 
 const slice = (name: string, endpoints: { node: string; ready: boolean }[]) => ({
   apiVersion: 'discovery.k8s.io/v1',
@@ -73,8 +24,8 @@ const slice = (name: string, endpoints: { node: string; ready: boolean }[]) => (
 });
 
 describe('watcher - publishes the cluster on the bus, as its own least-privilege ServiceAccount', () => {
+  let cluster: TestCluster;
   let kube: RigControlPlane;
-  let nats: RigNats;
   let bus: Bus;
   let watcher: BerthProcess;
   const abort = new AbortController();
@@ -86,27 +37,11 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
     bgpPeers: Awaited<ReturnType<typeof mirror<(typeof Buckets.bgpPeers.schema)['static']>>>;
     bgpConfig: Awaited<ReturnType<typeof mirror<(typeof Buckets.bgpConfig.schema)['static']>>>;
   };
-  const apply = (object: object) => kube.kubectl(['apply', '-f', '-'], { input: JSON.stringify(object) });
+  const apply = (object: object) => cluster.apply(object);
 
   before(async () => {
-    [kube, nats] = await Promise.all([startControlPlane(), startNats()]);
-    await kube.kubectl(['apply', '-f', join(repo, 'deploy', 'crds')]);
-    await kube.kubectl(['create', 'namespace', 'berth-system']);
-    await kube.kubectl(['create', 'namespace', 'shop']);
-    await kube.kubectl(['apply', '-f', join(repo, 'deploy', 'rbac', 'watcher.yaml')]);
-    await kube.kubectl([
-      'wait',
-      '--for=condition=Established',
-      '--timeout=30s',
-      'crd/ippools.berth.dev',
-      'crd/bgppeers.berth.dev',
-      'crd/bgpconfigs.berth.dev',
-    ]);
-
-    bus = await connectBus(
-      { natsServers: [nats.url], natsUser: nats.user, natsPassword: nats.password },
-      { name: 'test', logger: createLogger('test', 'silent') },
-    );
+    cluster = await startTestCluster();
+    ({ kube, bus } = cluster);
     // Left by an earlier watcher for a Service deleted while none ran: must be tombstoned.
     const services = await bus.bucket(Buckets.services);
     await services.put({
@@ -125,9 +60,9 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
       ingress: [],
       deleting: false,
     });
-    await apply(service('web', 'berth.dev/lb'));
-    await apply(service('other', 'example.com/other-lb'));
-    await apply(service('classless', undefined));
+    await apply(lbService('web'));
+    await apply(lbService('other', 'example.com/other-lb'));
+    await apply(lbService('classless', null));
 
     mirrors = {
       services: await mirror(bus, Buckets.services, abort.signal),
@@ -137,10 +72,9 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
       bgpPeers: await mirror(bus, Buckets.bgpPeers, abort.signal),
       bgpConfig: await mirror(bus, Buckets.bgpConfig, abort.signal),
     };
-    const kubeconfig = await kube.serviceAccountKubeconfig('berth-system', 'berth-watcher');
-    watcher = startBerthProcess(join(here, 'main.js'), {
-      ...nats.env,
-      BERTH_KUBECONFIG: kubeconfig,
+    watcher = startBerthProcess(WATCHER_MAIN, {
+      ...cluster.nats.env,
+      BERTH_KUBECONFIG: cluster.watcherKubeconfig,
       BERTH_LOG_LEVEL: 'debug',
     });
   });
@@ -150,8 +84,7 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
       for (const l of watcher.lines.filter((x) => x.level !== 'debug')) console.error(JSON.stringify(l));
     abort.abort();
     watcher.child.kill('SIGKILL');
-    await bus.close();
-    await Promise.all([kube.stop(), nats.stop()]);
+    await cluster.stop();
   });
 
   it('lists everything it needs with only its own RBAC, becomes ready, and prunes stale snapshots', async () => {
@@ -312,7 +245,7 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
   };
 
   it('holds its finalizer on Berth Services and writes an allocation into status with ipMode VIP', async () => {
-    await apply(service('pay', 'berth.dev/lb'));
+    await apply(lbService('pay'));
     const { metadata } = await pollService(
       'pay',
       'the cleanup finalizer',
@@ -345,7 +278,7 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
   });
 
   it('explains a refused Service with a False condition and one Warning Event naming the reason', async () => {
-    await apply(service('full', 'berth.dev/lb'));
+    await apply(lbService('full'));
     const { metadata } = await pollService('full', 'finalizer', (s) => (s.metadata.finalizers?.length ?? 0) > 0);
     const message = 'pool public has no free IPv4 address (256 of 256 leased)';
     await allocate('shop/full', metadata.uid, { type: 'refused', reason: 'PoolExhausted', message });
@@ -369,7 +302,7 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
   });
 
   it('ignores an allocation that belongs to an older Service of the same name', async () => {
-    await apply(service('reborn', 'berth.dev/lb'));
+    await apply(lbService('reborn'));
     await pollService('reborn', 'finalizer', (s) => (s.metadata.finalizers?.length ?? 0) > 0);
     await allocate('shop/reborn', 'uid-of-a-deleted-namesake', {
       type: 'assigned',
@@ -406,7 +339,7 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
       'web tombstoned with its endpoints',
       () => !mirrors.services.entries.has('shop/web') && !mirrors.endpoints.entries.has('shop/web'),
     );
-    await apply(service('api', 'berth.dev/lb'));
+    await apply(lbService('api'));
     await until('api published', () => mirrors.services.entries.has('shop/api'));
     await kube.kubectl(['delete', 'service', '-n', 'shop', 'api']);
     // api never got an allocation, so the finalizer does not hold it.

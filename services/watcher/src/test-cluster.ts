@@ -1,0 +1,109 @@
+// Test support (not a test): the real servers a watcher runs against, set up as in production.
+import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { connectBus, type BucketSpec, type Bus } from '@berth/bus';
+import { createLogger } from '@berth/runtime';
+import { startControlPlane, startNats, type RigControlPlane, type RigNats } from '@berth/rig';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..', '..', '..');
+/** The built watcher, to run as a process. */
+export const WATCHER_MAIN = join(here, 'main.js');
+
+export interface TestCluster {
+  kube: RigControlPlane;
+  nats: RigNats;
+  bus: Bus;
+  /** A kubeconfig for the berth-watcher ServiceAccount, bound by deploy/rbac/watcher.yaml. */
+  watcherKubeconfig: string;
+  apply(object: object): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** kube-apiserver with Berth's CRDs and the watcher's RBAC, plus NATS, plus namespace `shop`. */
+export async function startTestCluster(): Promise<TestCluster> {
+  const [kube, nats] = await Promise.all([startControlPlane(), startNats()]);
+  await kube.kubectl(['apply', '-f', join(repo, 'deploy', 'crds')]);
+  await kube.kubectl(['create', 'namespace', 'berth-system']);
+  await kube.kubectl(['create', 'namespace', 'shop']);
+  await kube.kubectl(['apply', '-f', join(repo, 'deploy', 'rbac', 'watcher.yaml')]);
+  await kube.kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=30s',
+    'crd/ippools.berth.dev',
+    'crd/bgppeers.berth.dev',
+    'crd/bgpconfigs.berth.dev',
+  ]);
+  const bus = await connectBus(
+    { natsServers: [nats.url], natsUser: nats.user, natsPassword: nats.password },
+    { name: 'test', logger: createLogger('test', 'silent') },
+  );
+  return {
+    kube,
+    nats,
+    bus,
+    watcherKubeconfig: await kube.serviceAccountKubeconfig('berth-system', 'berth-watcher'),
+    apply: (object) => kube.kubectl(['apply', '-f', '-'], { input: JSON.stringify(object) }),
+    async stop() {
+      await bus.close();
+      await Promise.all([kube.stop(), nats.stop()]);
+    },
+  };
+}
+
+/**
+ * A live copy of one bucket, kept by watching it; `seenKeys` remembers every key ever put and
+ * `puts` every write as `key@revision`, in order.
+ */
+export async function mirror<T extends { key: string; revision: string }>(
+  bus: Bus,
+  spec: BucketSpec<T>,
+  signal: AbortSignal,
+) {
+  const bucket = await bus.bucket(spec);
+  const entries = new Map<string, T>();
+  const seenKeys = new Set<string>();
+  const puts: string[] = [];
+  void (async () => {
+    for await (const change of bucket.watch(signal)) {
+      if (change.type === 'put') {
+        entries.set(change.key, change.value);
+        seenKeys.add(change.key);
+        puts.push(`${change.key}@${change.value.revision}`);
+      } else if (change.type === 'deleted') entries.delete(change.key);
+    }
+  })();
+  return { bucket, entries, seenKeys, puts };
+}
+
+export async function until(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+/** A LoadBalancer Service in namespace `shop`; `cls` null leaves the class unset. */
+export const lbService = (name: string, cls: string | null = 'berth.dev/lb', extra: object = {}) => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace: 'shop', labels: { app: name } },
+  spec: {
+    type: 'LoadBalancer',
+    ...(cls === null ? {} : { loadBalancerClass: cls }),
+    selector: { app: name },
+    ports: [{ port: 80 }],
+    ...extra,
+  },
+});
+
+/** The value of one sample of a Prometheus text exposition, or 0 when absent. */
+export async function metric(port: number, sample: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(sample));
+  return line === undefined ? 0 : Number(line.slice(sample.length).trim());
+}
