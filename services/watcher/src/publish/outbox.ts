@@ -1,4 +1,5 @@
 import type { Logger } from '@berth/runtime';
+import { KeyedWorker } from '../keyed-worker.js';
 
 /** Where an outbox writes: one snapshot bucket. */
 export interface SnapshotSink<T> {
@@ -19,14 +20,9 @@ export class Outbox<T extends { key: string }> {
   readonly #desired = new Map<string, T>();
   /** JSON of what the bucket holds per key, as far as this outbox knows; absent = nothing. */
   readonly #written = new Map<string, string>();
-  readonly #dirty = new Set<string>();
   /** The desired state is complete (the first full list is in), so pruning is safe. */
   #complete = false;
-  /** Keys whose write failed; they go back to #dirty when the retry timer fires. */
-  readonly #failed = new Set<string>();
-  readonly #running = new Set<string>();
-  #retryTimer: NodeJS.Timeout | undefined;
-  #idle: (() => void)[] = [];
+  readonly #worker: KeyedWorker;
 
   constructor(
     private readonly sink: SnapshotSink<T>,
@@ -37,17 +33,25 @@ export class Outbox<T extends { key: string }> {
       active?: () => boolean;
       onWritten?: (kind: 'put' | 'delete') => void;
     },
-  ) {}
+  ) {
+    this.#worker = new KeyedWorker((key) => this.write(key), {
+      concurrency: options.concurrency,
+      retryMs: RETRY_MS,
+      ...(options.active === undefined ? {} : { active: options.active }),
+      onError: (key, error) => {
+        this.logger.warn({ bucket: sink.name, key, err: error }, 'could not write snapshot; will retry');
+        return 'retry';
+      },
+    });
+  }
 
   /** Sets the desired state of `key`: a snapshot, or undefined for a tombstone. */
   set(key: string, snapshot: T | undefined): void {
     if (snapshot === undefined) this.#desired.delete(key);
     else this.#desired.set(key, snapshot);
     const want = snapshot === undefined ? undefined : JSON.stringify(snapshot);
-    if (want === this.#written.get(key) && !this.#dirty.has(key) && !this.#failed.has(key)) return;
-    this.#failed.delete(key);
-    this.#dirty.add(key);
-    this.pump();
+    if (want === this.#written.get(key) && !this.#worker.isPending(key)) return;
+    this.#worker.touch(key);
   }
 
   /**
@@ -56,8 +60,7 @@ export class Outbox<T extends { key: string }> {
    */
   prune(): void {
     this.#complete = true;
-    for (const key of this.#written.keys()) if (!this.#desired.has(key)) this.#dirty.add(key);
-    this.pump();
+    this.#worker.touchAll([...this.#written.keys()].filter((key) => !this.#desired.has(key)));
   }
 
   /**
@@ -78,73 +81,42 @@ export class Outbox<T extends { key: string }> {
     }
     this.#written.clear();
     for (const [key, snapshot] of existing) this.#written.set(key, JSON.stringify(snapshot));
-    for (const [key, snapshot] of this.#desired) {
-      if (JSON.stringify(snapshot) !== this.#written.get(key)) this.#dirty.add(key);
-    }
+    const differing = [...this.#desired].filter(([key, s]) => JSON.stringify(s) !== this.#written.get(key));
+    this.#worker.touchAll(differing.map(([key]) => key));
     if (this.#complete) this.prune();
-    else this.pump();
   }
 
   /** Writes every desired snapshot again (periodic resync), whatever was written before. */
   rewriteAll(): void {
     this.#written.clear();
-    for (const key of this.#desired.keys()) this.#dirty.add(key);
-    this.pump();
+    this.#worker.touchAll(this.#desired.keys());
   }
 
   get pending(): number {
-    return this.#dirty.size + this.#failed.size + this.#running.size;
+    return this.#worker.pending;
   }
 
   /** Resolves when nothing is pending. */
   drained(): Promise<void> {
-    if (this.pending === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
+    return this.#worker.drained();
   }
 
   stop(): void {
-    clearTimeout(this.#retryTimer);
-  }
-
-  private pump(): void {
-    if (this.options.active?.() === false) return;
-    for (const key of this.#dirty) {
-      if (this.#running.size >= this.options.concurrency) break;
-      // Writes of one key never overlap, so the last one written is the last one wanted.
-      if (this.#running.has(key)) continue;
-      this.#dirty.delete(key);
-      this.#running.add(key);
-      void this.write(key).finally(() => {
-        this.#running.delete(key);
-        this.pump();
-        if (this.pending === 0) for (const resolve of this.#idle.splice(0)) resolve();
-      });
-    }
+    this.#worker.stop();
   }
 
   private async write(key: string): Promise<void> {
     const snapshot = this.#desired.get(key);
     const json = snapshot === undefined ? undefined : JSON.stringify(snapshot);
     if (json === this.#written.get(key)) return;
-    try {
-      if (snapshot === undefined) {
-        await this.sink.delete(key);
-        this.#written.delete(key);
-        this.options.onWritten?.('delete');
-      } else {
-        await this.sink.put(snapshot);
-        this.#written.set(key, json as string);
-        this.options.onWritten?.('put');
-      }
-    } catch (error) {
-      this.logger.warn({ bucket: this.sink.name, key, err: error }, 'could not write snapshot; will retry');
-      this.#failed.add(key);
-      this.#retryTimer ??= setTimeout(() => {
-        this.#retryTimer = undefined;
-        for (const failed of this.#failed) this.#dirty.add(failed);
-        this.#failed.clear();
-        this.pump();
-      }, RETRY_MS);
+    if (snapshot === undefined) {
+      await this.sink.delete(key);
+      this.#written.delete(key);
+      this.options.onWritten?.('delete');
+    } else {
+      await this.sink.put(snapshot);
+      this.#written.set(key, json as string);
+      this.options.onWritten?.('put');
     }
   }
 }

@@ -2,6 +2,7 @@ import type { AllocationSnapshot } from '@berth/contracts';
 import type { Logger } from '@berth/runtime';
 import { KubeApiError, type KubeApi } from '../kube/api.js';
 import { microTime } from '../kube/micro-time.js';
+import { KeyedWorker } from '../keyed-worker.js';
 import type { ServiceEntry } from '../publish/cluster-state.js';
 import { decideFinalizers, decideStatus, type ServiceEvent, type StatusWrite } from './service-status.js';
 
@@ -15,65 +16,48 @@ const RETRY_MS = 1000;
  */
 export class StatusWriter {
   readonly #allocations = new Map<string, AllocationSnapshot>();
-  readonly #dirty = new Set<string>();
   readonly #lastEvent = new Map<string, string>();
   /** Events decided but not yet created; kept until the API accepts them. */
   readonly #pendingEvents = new Map<string, ServiceEvent>();
-  readonly #running = new Set<string>();
-  #retry: NodeJS.Timeout | undefined;
+  readonly #worker: KeyedWorker;
 
   constructor(
     private readonly api: KubeApi,
     private readonly services: (key: string) => ServiceEntry | undefined,
     private readonly logger: Logger,
     private readonly options: { reportingInstance: string; concurrency: number; active: () => boolean },
-  ) {}
+  ) {
+    this.#worker = new KeyedWorker((key) => this.reconcile(key), {
+      concurrency: options.concurrency,
+      retryMs: RETRY_MS,
+      active: options.active,
+      onError: (key, error) => {
+        // 409: a newer object is on its way through the watch; 404: the Service is gone.
+        if (error instanceof KubeApiError && (error.status === 409 || error.status === 404)) return 'final';
+        this.logger.warn({ service: key, err: error }, 'could not update Service; will retry');
+        return 'retry';
+      },
+    });
+  }
 
   allocation(key: string, allocation: AllocationSnapshot | undefined): void {
     if (allocation === undefined) this.#allocations.delete(key);
     else this.#allocations.set(key, allocation);
-    this.touch(key);
+    this.#worker.touch(key);
   }
 
   /** Something about this Service changed: look at it again. */
   touch(key: string): void {
-    this.#dirty.add(key);
-    this.pump();
+    this.#worker.touch(key);
   }
 
   /** Looks at every Service again (on becoming the leader). */
   touchAll(keys: Iterable<string>): void {
-    for (const key of keys) this.#dirty.add(key);
-    this.pump();
+    this.#worker.touchAll(keys);
   }
 
   stop(): void {
-    clearTimeout(this.#retry);
-  }
-
-  private pump(): void {
-    if (!this.options.active()) return;
-    for (const key of this.#dirty) {
-      if (this.#running.size >= this.options.concurrency) break;
-      // One Service is never worked on twice at once; a touch meanwhile waits its turn.
-      if (this.#running.has(key)) continue;
-      this.#dirty.delete(key);
-      this.#running.add(key);
-      void this.reconcile(key)
-        .catch((error: unknown) => {
-          if (error instanceof KubeApiError && error.status === 409) return; // the watch brings the newer object
-          if (error instanceof KubeApiError && error.status === 404) return; // the Service is gone
-          this.logger.warn({ service: key, err: error }, 'could not update Service; will retry');
-          this.#retry ??= setTimeout(() => {
-            this.#retry = undefined;
-            this.touch(key);
-          }, RETRY_MS);
-        })
-        .finally(() => {
-          this.#running.delete(key);
-          this.pump();
-        });
-    }
+    this.#worker.stop();
   }
 
   private async reconcile(key: string): Promise<void> {
