@@ -6,6 +6,7 @@ import { HttpKubeApi } from './kube/api.js';
 import { LeaderElector } from './kube/leader.js';
 import { ClusterState } from './publish/cluster-state.js';
 import { openOutboxes } from './publish/outboxes.js';
+import { PoolStatusWriter } from './status/pool-status-writer.js';
 import { StatusWriter } from './status/status-writer.js';
 import { watchCluster } from './watch-cluster.js';
 
@@ -26,12 +27,16 @@ await runService({
     const active = () => leader.isLeader;
     const targets = await openOutboxes(bus, logger, registry, { concurrency: config.publishConcurrency, active });
     const policy = { className: config.loadBalancerClass, isDefault: config.defaultClass };
-    const state: ClusterState = new ClusterState(targets, policy, logger, (key) => writer.touch(key));
+    const state: ClusterState = new ClusterState(targets, policy, logger, {
+      serviceChanged: (key) => writer.touch(key),
+      poolsChanged: () => pools.poolsChanged(),
+    });
     const writer = new StatusWriter(api, (key) => state.serviceEntry(key), logger, {
       reportingInstance: config.identity,
       concurrency: 16,
       active,
     });
+    const pools = new PoolStatusWriter(api, () => state.pools, logger, { concurrency: 4, active });
     const leader: LeaderElector = new LeaderElector(
       api,
       {
@@ -47,6 +52,7 @@ await runService({
         started: () => {
           for (const outbox of Object.values(targets)) void outbox.takeOver();
           writer.touchAll(state.serviceKeys());
+          pools.poolsChanged();
         },
         stopped: () => undefined,
       },
@@ -55,8 +61,10 @@ await runService({
     const allocations = await bus.bucket(Buckets.allocations);
     const followAllocations = (async () => {
       for await (const change of allocations.watch(signal)) {
-        if (change.type === 'put') writer.allocation(change.key, change.value);
-        else if (change.type === 'deleted') writer.allocation(change.key, undefined);
+        if (change.type === 'initialized') continue;
+        const allocation = change.type === 'put' ? change.value : undefined;
+        writer.allocation(change.key, allocation);
+        pools.allocation(change.key, allocation);
       }
     })();
     const outboxes = Object.values(targets);
@@ -78,6 +86,7 @@ await runService({
         clearInterval(resync);
         await Promise.allSettled([...watches, followAllocations, leading]);
         writer.stop();
+        pools.stop();
         const drained = Promise.all(outboxes.map((o) => o.drained()));
         await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 2000))]);
         outboxes.forEach((o) => o.stop());

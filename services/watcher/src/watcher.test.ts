@@ -277,6 +277,49 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
     );
   });
 
+  it('shows each IPPool’s usage per family and whether it overlaps another pool', async () => {
+    interface PoolStatus {
+      ipv4?: object;
+      ipv6?: object;
+      conditions?: { type: string; status: string; message: string }[];
+    }
+    const pollPool = async (name: string, what: string, test: (s: PoolStatus) => boolean): Promise<PoolStatus> => {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const { status = {} } = JSON.parse(await kube.kubectl(['get', 'ippool', name, '-o', 'json'])) as {
+          status?: PoolStatus;
+        };
+        if (test(status)) return status;
+        if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}: ${JSON.stringify(status)}`);
+        await sleep(50);
+      }
+    };
+    const used = await pollPool('public', 'one address in use', (s) => JSON.stringify(s.ipv4).includes('"inUse":1'));
+    assert.deepEqual(used.ipv4, { total: '256', inUse: 1, free: '255' });
+    assert.deepEqual(used.ipv6, { total: '256', inUse: 1, free: '255' });
+    assert.equal(used.conditions?.[0]?.status, 'True');
+
+    await apply({
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'IPPool',
+      metadata: { name: 'clash' },
+      spec: { mode: 'layer2', addresses: ['203.0.113.128/25'] },
+    });
+    for (const [name, message] of [
+      ['clash', '203.0.113.128/25 overlaps 203.0.113.0/24 of pool public'],
+      ['public', '203.0.113.0/24 overlaps 203.0.113.128/25 of pool clash'],
+    ] as const) {
+      const invalid = await pollPool(name, 'Valid=False', (s) => s.conditions?.[0]?.status === 'False');
+      assert.equal(invalid.conditions?.[0]?.message, message);
+    }
+    assert.match(
+      await kube.kubectl(['get', 'ippools']),
+      /^clash\s+layer2\s+\["203.0.113.128\/25"\]\s+true\s+0\s+128\s+False\s/m,
+    );
+    await kube.kubectl(['delete', 'ippool', 'clash']);
+    await pollPool('public', 'valid again once clash is gone', (s) => s.conditions?.[0]?.status === 'True');
+  });
+
   it('explains a refused Service with a False condition and one Warning Event naming the reason', async () => {
     await apply(lbService('full'));
     const { metadata } = await pollService('full', 'finalizer', (s) => (s.metadata.finalizers?.length ?? 0) > 0);

@@ -23,6 +23,14 @@ import type {
 import { serviceSnapshot, type ClassPolicy } from '../snapshots/service.js';
 import { CLEANUP_FINALIZER } from '../status/service-status.js';
 
+/** What the status writers are told as the cluster changes. */
+export interface ClusterNotifications {
+  /** A Service of interest (Berth's, or carrying Berth's finalizer) changed. */
+  serviceChanged(key: string): void;
+  /** An IPPool was added, changed or removed. */
+  poolsChanged(): void;
+}
+
 /** A Service the status writer may have to act on, and whether it is Berth's. */
 export interface ServiceEntry {
   object: ServiceObject;
@@ -50,6 +58,7 @@ export class ClusterState {
   readonly #ours = new Set<string>();
   /** Berth's Services and any that still carry Berth's finalizer. */
   readonly #services = new Map<string, ServiceEntry>();
+  readonly #pools = new Map<string, IPPoolObject>();
   readonly #slices = new Map<string, Map<string, EndpointSliceObject>>();
   readonly #peers = new Map<string, BGPPeerObject>();
   readonly #secrets = new Map<string, SecretObject>();
@@ -59,9 +68,13 @@ export class ClusterState {
     private readonly targets: SnapshotTargets,
     private readonly policy: ClassPolicy,
     private readonly logger: Logger,
-    /** Told the key of every Service of interest that changed. */
-    private readonly onServiceChange: (key: string) => void = () => undefined,
+    private readonly notify: ClusterNotifications = { serviceChanged: () => undefined, poolsChanged: () => undefined },
   ) {}
+
+  /** Every IPPool, by name. */
+  get pools(): ReadonlyMap<string, IPPoolObject> {
+    return this.#pools;
+  }
 
   /** Keys of every Service the status writer may have to act on. */
   serviceKeys(): Iterable<string> {
@@ -79,7 +92,7 @@ export class ClusterState {
     const ours = snapshot !== undefined;
     if (ours || object.metadata.finalizers?.includes(CLEANUP_FINALIZER) === true) {
       this.#services.set(key, { object, ours });
-      this.onServiceChange(key);
+      this.notify.serviceChanged(key);
     } else {
       this.#services.delete(key);
     }
@@ -131,11 +144,15 @@ export class ClusterState {
   }
 
   pool(object: IPPoolObject): void {
+    this.#pools.set(object.metadata.name, object);
     this.targets.pools.set(object.metadata.name, poolSnapshot(object));
+    this.notify.poolsChanged();
   }
 
   poolGone(object: IPPoolObject): void {
+    this.#pools.delete(object.metadata.name);
     this.targets.pools.set(object.metadata.name, undefined);
+    this.notify.poolsChanged();
   }
 
   peer(object: BGPPeerObject): void {

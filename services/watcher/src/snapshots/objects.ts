@@ -58,6 +58,14 @@ export interface IPPoolObject extends KubeObject {
     bgp?: { communities?: string[]; localPref?: number; peers?: string[] };
     layer2?: { interfaces?: string[]; nodeSelector?: LabelSelectorObject };
   };
+  status?: { ipv4?: FamilyUsage; ipv6?: FamilyUsage; conditions?: Condition[] };
+}
+
+/** IPPool status per family; counts are decimal strings, as an IPv6 pool can exceed 2^53. */
+export interface FamilyUsage {
+  total: string;
+  inUse: number;
+  free: string;
 }
 
 export interface BGPPeerObject extends KubeObject {

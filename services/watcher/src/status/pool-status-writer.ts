@@ -1,0 +1,85 @@
+import type { AllocationSnapshot } from '@berth/contracts';
+import type { Logger } from '@berth/runtime';
+import type { KubeApi } from '../kube/api.js';
+import { KeyedWorker } from '../keyed-worker.js';
+import type { IPPoolObject } from '../snapshots/objects.js';
+import { decidePoolStatus } from './pool-status.js';
+
+const RETRY_MS = 1000;
+
+/** Keeps every IPPool's status (usage per family, Valid) in step with the pools and ipam's leases. */
+export class PoolStatusWriter {
+  /** pool → allocation key → the addresses it leases from that pool. */
+  readonly #leases = new Map<string, Map<string, readonly string[]>>();
+  readonly #poolOf = new Map<string, string>();
+  readonly #worker: KeyedWorker;
+
+  constructor(
+    private readonly api: KubeApi,
+    private readonly pools: () => ReadonlyMap<string, IPPoolObject>,
+    private readonly logger: Logger,
+    options: { concurrency: number; active: () => boolean },
+  ) {
+    this.#worker = new KeyedWorker((name) => this.reconcile(name), {
+      ...options,
+      retryMs: RETRY_MS,
+      onError: (name, error) => {
+        this.logger.warn({ pool: name, err: error }, 'could not update IPPool status; will retry');
+        return 'retry';
+      },
+    });
+  }
+
+  allocation(key: string, allocation: AllocationSnapshot | undefined): void {
+    const before = this.#poolOf.get(key);
+    if (before !== undefined) {
+      this.#leases.get(before)?.delete(key);
+      this.#poolOf.delete(key);
+      this.#worker.touch(before);
+    }
+    if (allocation?.result.type === 'assigned') {
+      const { pool, addresses } = allocation.result;
+      let leases = this.#leases.get(pool);
+      if (leases === undefined) this.#leases.set(pool, (leases = new Map<string, readonly string[]>()));
+      leases.set(key, addresses);
+      this.#poolOf.set(key, pool);
+      this.#worker.touch(pool);
+    }
+  }
+
+  /** Pools were added, changed or removed: overlaps may have changed for all of them. */
+  poolsChanged(): void {
+    this.#worker.touchAll(this.pools().keys());
+  }
+
+  stop(): void {
+    this.#worker.stop();
+  }
+
+  private async reconcile(name: string): Promise<void> {
+    const pools = this.pools();
+    const pool = pools.get(name);
+    if (pool === undefined) return;
+    const leased = [...(this.#leases.get(name)?.values() ?? [])].flat();
+    const write = decidePoolStatus(pool, [...pools.values()], leased, new Date());
+    if (write === undefined) return;
+    await this.api.apply(
+      `/apis/berth.dev/v1alpha1/ippools/${name}/status`,
+      {
+        apiVersion: 'berth.dev/v1alpha1',
+        kind: 'IPPool',
+        metadata: { name, uid: pool.metadata.uid },
+        status: {
+          ...(write.ipv4 === undefined ? {} : { ipv4: write.ipv4 }),
+          ...(write.ipv6 === undefined ? {} : { ipv6: write.ipv6 }),
+          conditions: [write.condition],
+        },
+      },
+      'berth-watcher',
+    );
+    this.logger.info(
+      { pool: name, valid: write.condition.status, reason: write.condition.reason },
+      'IPPool status written',
+    );
+  }
+}

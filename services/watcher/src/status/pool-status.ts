@@ -1,0 +1,126 @@
+import type { AllocationSnapshot } from '@berth/contracts';
+import {
+  AddressError,
+  buggyCount,
+  parseAddress,
+  parseEntry,
+  rangeContains,
+  rangeSize,
+  rangesOverlap,
+  type AddressRange,
+  type Family,
+} from '@berth/ipnet';
+import type { Condition, FamilyUsage, IPPoolObject } from '../snapshots/objects.js';
+
+export const VALID_CONDITION = 'Valid';
+
+/** Berth's fields of an IPPool's status. */
+export interface PoolStatusWrite {
+  ipv4?: FamilyUsage;
+  ipv6?: FamilyUsage;
+  condition: Condition;
+}
+
+function ranges(pool: IPPoolObject): AddressRange[] {
+  return pool.spec.addresses.map(parseEntry);
+}
+
+/** Why the pool cannot be used as written, or undefined when it can. */
+function problem(pool: IPPoolObject, others: readonly IPPoolObject[]): { reason: string; message: string } | undefined {
+  let own: AddressRange[];
+  try {
+    own = ranges(pool);
+  } catch (error) {
+    if (error instanceof AddressError) return { reason: 'Malformed', message: error.message };
+    throw error;
+  }
+  for (const other of [...others].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
+    if (other.metadata.name === pool.metadata.name) continue;
+    let theirs: AddressRange[];
+    try {
+      theirs = ranges(other);
+    } catch {
+      continue;
+    }
+    for (const mine of own) {
+      const clash = theirs.find((r) => rangesOverlap(mine, r));
+      if (clash !== undefined) {
+        return { reason: 'Overlaps', message: `${mine.text} overlaps ${clash.text} of pool ${other.metadata.name}` };
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Addresses total, leased and free per family. A shared VIP counts once; a lease left outside the
+ * pool's ranges (after an edit) is not counted as in use here.
+ */
+export function poolUsage(pool: IPPoolObject, leased: Iterable<string>): { ipv4?: FamilyUsage; ipv6?: FamilyUsage } {
+  const own = ranges(pool);
+  const usage: { ipv4?: FamilyUsage; ipv6?: FamilyUsage } = {};
+  const inUse = new Map<Family, Set<bigint>>([
+    ['IPv4', new Set()],
+    ['IPv6', new Set()],
+  ]);
+  for (const address of leased) {
+    const { family, value } = parseAddress(address);
+    if (own.some((r) => rangeContains(r, family, value))) inUse.get(family)?.add(value);
+  }
+  for (const family of ['IPv4', 'IPv6'] as const) {
+    const mine = own.filter((r) => r.family === family);
+    if (mine.length === 0) continue;
+    const skipped = pool.spec.avoidBuggyIPs === true ? mine.reduce((n, r) => n + buggyCount(r), 0n) : 0n;
+    const total = mine.reduce((n, r) => n + rangeSize(r), 0n) - skipped;
+    const used = inUse.get(family)?.size ?? 0;
+    usage[family === 'IPv4' ? 'ipv4' : 'ipv6'] = {
+      total: String(total),
+      inUse: used,
+      free: String(total - BigInt(used)),
+    };
+  }
+  return usage;
+}
+
+/**
+ * The status an IPPool should show, or undefined when it already does. `leased` holds the
+ * addresses of every assigned allocation naming this pool.
+ */
+export function decidePoolStatus(
+  pool: IPPoolObject,
+  others: readonly IPPoolObject[],
+  leased: Iterable<string>,
+  now: Date,
+): PoolStatusWrite | undefined {
+  const trouble = problem(pool, others);
+  const usage = trouble?.reason === 'Malformed' ? {} : poolUsage(pool, leased);
+  const wanted =
+    trouble === undefined
+      ? { status: 'True' as const, reason: 'Valid', message: 'the pool’s addresses can be leased' }
+      : { status: 'False' as const, ...trouble };
+  const current = pool.status?.conditions?.find((c) => c.type === VALID_CONDITION);
+  const sameCondition =
+    current?.status === wanted.status && current.reason === wanted.reason && current.message === wanted.message;
+  const sameUsage = JSON.stringify([pool.status?.ipv4, pool.status?.ipv6]) === JSON.stringify([usage.ipv4, usage.ipv6]);
+  if (sameCondition && sameUsage) return undefined;
+  return {
+    ...usage,
+    condition: {
+      type: VALID_CONDITION,
+      ...wanted,
+      lastTransitionTime:
+        current?.status === wanted.status ? current.lastTransitionTime : now.toISOString().replace(/\.\d+Z$/, 'Z'),
+      ...(pool.metadata.generation === undefined ? {} : { observedGeneration: pool.metadata.generation }),
+    },
+  };
+}
+
+/** The addresses of assigned allocations, grouped by pool. */
+export function leasesByPool(allocations: Iterable<AllocationSnapshot>): Map<string, string[]> {
+  const byPool = new Map<string, string[]>();
+  for (const { result } of allocations) {
+    if (result.type !== 'assigned') continue;
+    byPool.set(result.pool, [...(byPool.get(result.pool) ?? []), ...result.addresses]);
+  }
+  return byPool;
+}
