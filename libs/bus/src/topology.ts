@@ -28,6 +28,7 @@ export const Buckets = {
   allocations: bucket('allocations', SnapshotSchemas.allocations),
   // Heartbeats expire so a dead node's entry goes away by itself (readers still check `at`).
   nodeHealth: bucket('node_health', SnapshotSchemas.nodeHealth, 30_000),
+  peerSessions: bucket('peer_sessions', SnapshotSchemas.peerSessions),
 } as const satisfies Record<keyof typeof SnapshotSchemas, BucketSpec<{ key: string }>>;
 
 /** The stream that keeps Berth's CloudEvents for consumers that join late. */

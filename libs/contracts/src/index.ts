@@ -6,6 +6,7 @@ export {
   EndpointsSnapshot,
   NodeHealthSnapshot,
   NodeSnapshot,
+  PeerSessionSnapshot,
   PoolSnapshot,
   RefusalReason,
   ServiceSnapshot,

@@ -181,6 +181,34 @@ export const NodeHealthSnapshot = snapshot('NodeHealthSnapshot', ObjectName, {
 });
 export type NodeHealthSnapshot = Static<typeof NodeHealthSnapshot>;
 
+/**
+ * One BGP session as one speaker sees it (key: `<BGPPeer name>/<speaker>`), written by
+ * route-publisher; the watcher folds these into BGPPeer status.
+ */
+export const PeerSessionSnapshot = snapshot(
+  'PeerSessionSnapshot',
+  Type.String({ minLength: 3, maxLength: 507, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[^/]+$' }),
+  {
+    peer: ObjectName,
+    /** The node (per-node topology) or instance (central) that holds the session. */
+    speaker: Type.String({ minLength: 1, maxLength: 253 }),
+    state: Type.Union([
+      Type.Literal('Idle'),
+      Type.Literal('Connect'),
+      Type.Literal('Active'),
+      Type.Literal('OpenSent'),
+      Type.Literal('OpenConfirm'),
+      Type.Literal('Established'),
+      Type.Literal('Unknown'),
+    ]),
+    /** When the session entered this state (RFC 3339). */
+    since: Type.String({ format: 'date-time' }),
+    prefixesAnnounced: Type.Integer({ minimum: 0 }),
+    message: Type.Optional(Type.String({ maxLength: 1024 })),
+  },
+);
+export type PeerSessionSnapshot = Static<typeof PeerSessionSnapshot>;
+
 /** Every snapshot schema by the kind it describes; the bus keeps one bucket per kind. */
 export const SnapshotSchemas = {
   services: ServiceSnapshot,
@@ -191,4 +219,5 @@ export const SnapshotSchemas = {
   bgpConfig: BgpConfigSnapshot,
   allocations: AllocationSnapshot,
   nodeHealth: NodeHealthSnapshot,
+  peerSessions: PeerSessionSnapshot,
 } as const;

@@ -2,9 +2,11 @@
  * Runs `work(key)` for keys that were touched: coalesced (touching a pending key again runs it
  * once), never twice at once for one key, at most `concurrency` keys at a time, and only while
  * `active()` holds. A key whose work throws is retried after `retryMs`, unless `onError` says
- * the failure is final.
+ * the failure is final. Keys touched as urgent go before the rest (a new allocation should not
+ * wait behind a start-up backlog).
  */
 export class KeyedWorker {
+  readonly #urgent = new Set<string>();
   readonly #dirty = new Set<string>();
   readonly #failed = new Set<string>();
   readonly #running = new Set<string>();
@@ -22,9 +24,9 @@ export class KeyedWorker {
     },
   ) {}
 
-  touch(key: string): void {
+  touch(key: string, urgent = false): void {
     this.#failed.delete(key);
-    this.#dirty.add(key);
+    (urgent ? this.#urgent : this.#dirty).add(key);
     this.pump();
   }
 
@@ -37,11 +39,11 @@ export class KeyedWorker {
   }
 
   isPending(key: string): boolean {
-    return this.#dirty.has(key) || this.#failed.has(key);
+    return this.#urgent.has(key) || this.#dirty.has(key) || this.#failed.has(key);
   }
 
   get pending(): number {
-    return this.#dirty.size + this.#failed.size + this.#running.size;
+    return this.#urgent.size + this.#dirty.size + this.#failed.size + this.#running.size;
   }
 
   /** Resolves when nothing is pending. */
@@ -53,9 +55,10 @@ export class KeyedWorker {
   /** Runs whatever is pending (call when `active()` may have turned true). */
   pump(): void {
     if (this.options.active?.() === false) return;
-    for (const key of this.#dirty) {
+    for (const key of this.queued()) {
       if (this.#running.size >= this.options.concurrency) break;
       if (this.#running.has(key)) continue;
+      this.#urgent.delete(key);
       this.#dirty.delete(key);
       this.#running.add(key);
       void this.work(key)
@@ -68,6 +71,12 @@ export class KeyedWorker {
           if (this.pending === 0) for (const resolve of this.#idle.splice(0)) resolve();
         });
     }
+  }
+
+  /** Urgent keys first; lazily, since the backlog may be long and pump runs after every key. */
+  private *queued(): Generator<string> {
+    yield* this.#urgent;
+    yield* this.#dirty;
   }
 
   stop(): void {

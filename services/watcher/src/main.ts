@@ -6,6 +6,7 @@ import { HttpKubeApi } from './kube/api.js';
 import { LeaderElector } from './kube/leader.js';
 import { ClusterState } from './publish/cluster-state.js';
 import { openOutboxes } from './publish/outboxes.js';
+import { PeerStatusWriter } from './status/peer-status-writer.js';
 import { PoolStatusWriter } from './status/pool-status-writer.js';
 import { StatusWriter } from './status/status-writer.js';
 import { watchCluster } from './watch-cluster.js';
@@ -30,6 +31,7 @@ await runService({
     const state: ClusterState = new ClusterState(targets, policy, logger, {
       serviceChanged: (key) => writer.touch(key),
       poolsChanged: () => pools.poolsChanged(),
+      peersChanged: () => peers.peersChanged(),
     });
     const writer = new StatusWriter(api, (key) => state.serviceEntry(key), logger, {
       reportingInstance: config.identity,
@@ -37,6 +39,7 @@ await runService({
       active,
     });
     const pools = new PoolStatusWriter(api, () => state.pools, logger, { concurrency: 4, active });
+    const peers = new PeerStatusWriter(api, () => state.peers, logger, { concurrency: 4, active });
     const leader: LeaderElector = new LeaderElector(
       api,
       {
@@ -53,6 +56,7 @@ await runService({
           for (const outbox of Object.values(targets)) void outbox.takeOver();
           writer.touchAll(state.serviceKeys());
           pools.poolsChanged();
+          peers.peersChanged();
         },
         stopped: () => undefined,
       },
@@ -65,6 +69,12 @@ await runService({
         const allocation = change.type === 'put' ? change.value : undefined;
         writer.allocation(change.key, allocation);
         pools.allocation(change.key, allocation);
+      }
+    })();
+    const sessions = await bus.bucket(Buckets.peerSessions);
+    const followSessions = (async () => {
+      for await (const change of sessions.watch(signal)) {
+        if (change.type !== 'initialized') peers.session(change.key, change.type === 'put' ? change.value : undefined);
       }
     })();
     const outboxes = Object.values(targets);
@@ -84,9 +94,8 @@ await runService({
       () => bus.close(),
       async () => {
         clearInterval(resync);
-        await Promise.allSettled([...watches, followAllocations, leading]);
-        writer.stop();
-        pools.stop();
+        await Promise.allSettled([...watches, followAllocations, followSessions, leading]);
+        for (const w of [writer, pools, peers]) w.stop();
         const drained = Promise.all(outboxes.map((o) => o.drained()));
         await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 2000))]);
         outboxes.forEach((o) => o.stop());

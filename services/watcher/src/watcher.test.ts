@@ -206,6 +206,48 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
     assert.equal(mirrors.bgpPeers.entries.get('tor')?.myASN, 64512);
   });
 
+  it('shows each BGPPeer’s sessions as the speakers report them on the bus', async () => {
+    const sessions = await bus.bucket(Buckets.peerSessions);
+    const since = '2026-11-22T03:00:00Z';
+    for (const [speaker, state] of [
+      ['node-a', 'Established'],
+      ['node-b', 'Active'],
+    ] as const) {
+      await sessions.put({
+        v: 1,
+        key: `tor/${speaker}`,
+        revision: '1',
+        peer: 'tor',
+        speaker,
+        state,
+        since,
+        prefixesAnnounced: speaker === 'node-a' ? 3 : 0,
+      });
+    }
+    const status = async () =>
+      (
+        JSON.parse(await kube.kubectl(['get', 'bgppeer', 'tor', '-o', 'json'])) as {
+          status?: { sessions?: { speaker: string; state: string }[] };
+        }
+      ).status;
+    const deadline = Date.now() + 10_000;
+    while ((await status())?.sessions?.length !== 2 && Date.now() < deadline) await sleep(50);
+    assert.deepEqual((await status())?.sessions, [
+      { speaker: 'node-a', state: 'Established', since, prefixesAnnounced: 3 },
+      { speaker: 'node-b', state: 'Active', since, prefixesAnnounced: 0 },
+    ]);
+    await sessions.delete('tor/node-b');
+    while ((await status())?.sessions?.length !== 1 && Date.now() < deadline) await sleep(50);
+    assert.deepEqual(
+      (await status())?.sessions?.map((s) => s.speaker),
+      ['node-a'],
+    );
+    assert.match(
+      await kube.kubectl(['get', 'bgppeers', '-o', 'wide']),
+      /^tor\s+192\.0\.2\.254\s+65000\s+false\s+Established\s/m,
+    );
+  });
+
   const getService = async (name: string) =>
     JSON.parse(await kube.kubectl(['get', 'service', '-n', 'shop', name, '-o', 'json'])) as {
       metadata: { uid: string; finalizers?: string[]; deletionTimestamp?: string };

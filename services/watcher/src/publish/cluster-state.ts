@@ -29,6 +29,8 @@ export interface ClusterNotifications {
   serviceChanged(key: string): void;
   /** An IPPool was added, changed or removed. */
   poolsChanged(): void;
+  /** A BGPPeer was added, changed or removed. */
+  peersChanged(): void;
 }
 
 /** A Service the status writer may have to act on, and whether it is Berth's. */
@@ -68,8 +70,17 @@ export class ClusterState {
     private readonly targets: SnapshotTargets,
     private readonly policy: ClassPolicy,
     private readonly logger: Logger,
-    private readonly notify: ClusterNotifications = { serviceChanged: () => undefined, poolsChanged: () => undefined },
+    private readonly notify: ClusterNotifications = {
+      serviceChanged: () => undefined,
+      poolsChanged: () => undefined,
+      peersChanged: () => undefined,
+    },
   ) {}
+
+  /** Every BGPPeer, by name. */
+  get peers(): ReadonlyMap<string, BGPPeerObject> {
+    return this.#peers;
+  }
 
   /** Every IPPool, by name. */
   get pools(): ReadonlyMap<string, IPPoolObject> {
@@ -158,11 +169,13 @@ export class ClusterState {
   peer(object: BGPPeerObject): void {
     this.#peers.set(object.metadata.name, object);
     this.publishPeer(object);
+    this.notify.peersChanged();
   }
 
   peerGone(object: BGPPeerObject): void {
     this.#peers.delete(object.metadata.name);
     this.targets.bgpPeers.set(object.metadata.name, undefined);
+    this.notify.peersChanged();
   }
 
   secret(object: SecretObject): void {

@@ -82,6 +82,16 @@ export interface BGPPeerObject extends KubeObject {
     addressFamilies?: ('IPv4' | 'IPv6')[];
     addPath?: boolean;
   };
+  status?: { sessions?: PeerSession[] };
+}
+
+/** One entry of BGPPeer status: the session as one speaker sees it. */
+export interface PeerSession {
+  speaker: string;
+  state: string;
+  since: string;
+  prefixesAnnounced: number;
+  message?: string;
 }
 
 export interface BGPConfigObject extends KubeObject {

@@ -43,7 +43,7 @@ export class StatusWriter {
   allocation(key: string, allocation: AllocationSnapshot | undefined): void {
     if (allocation === undefined) this.#allocations.delete(key);
     else this.#allocations.set(key, allocation);
-    this.#worker.touch(key);
+    this.#worker.touch(key, true);
   }
 
   /** Something about this Service changed: look at it again. */
