@@ -89,6 +89,7 @@ try {
     await sleep(20);
   }
   const publishedMs = Date.now() - started;
+  const rssPublishedKb = vm('VmRSS:');
   // Then the watcher puts its cleanup finalizer on every Service, one PATCH each.
   const finalized = () => watcher.lines.filter((l) => l.msg === 'Service finalizers written').length;
   while (finalized() < SERVICES) {
@@ -97,7 +98,9 @@ try {
   }
   const finalizedMs = Date.now() - started;
   const peakKb = vm('VmHWM:');
-  const rssKb = vm('VmRSS:');
+  const { port } = (await watcher.logged('health server listening')) as { port: number };
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const heapUsed = Number(/^berth_watcher_nodejs_heap_size_used_bytes\S* (\S+)$/m.exec(metrics)?.[1] ?? Number.NaN);
 
   // Allocation → status latency, one Service at a time.
   const allocations = await cluster.bus.bucket(Buckets.allocations);
@@ -145,8 +148,9 @@ try {
       ['start → all snapshots on the bus', (publishedMs / 1000).toFixed(2), 's'],
       ['snapshots published per second', Math.round((2 * SERVICES) / (publishedMs / 1000)), '/s'],
       ['start → cleanup finalizer on every Service', (finalizedMs / 1000).toFixed(2), 's'],
-      ['watcher peak RSS (VmHWM)', (peakKb / 1024).toFixed(0), 'MiB'],
-      ['watcher RSS after publishing', (rssKb / 1024).toFixed(0), 'MiB'],
+      ['watcher RSS when all snapshots were on the bus', (rssPublishedKb / 1024).toFixed(0), 'MiB'],
+      ['watcher peak RSS (VmHWM, through the finalizer pass)', (peakKb / 1024).toFixed(0), 'MiB'],
+      ['watcher JS heap in use at the end', (heapUsed / 2 ** 20).toFixed(0), 'MiB'],
       [`allocation → status p50 (n=${LATENCY_SAMPLES})`, percentile(latencies, 50), 'ms'],
       ['allocation → status p99', percentile(latencies, 99), 'ms'],
       ['allocation → status max', latencies.at(-1) ?? Number.NaN, 'ms'],

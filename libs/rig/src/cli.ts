@@ -24,7 +24,16 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 async function up(withServices: boolean): Promise<void> {
   sweepStaleRigs();
   const [nats, redis, gobgp, kube] = await Promise.all([startNats(), startRedis(), startGobgp(), startControlPlane()]);
-  const env = { ...nats.env, ...redis.env, BERTH_GOBGP_TARGET: gobgp.target, KUBECONFIG: kube.kubeconfig };
+  // Install Berth's API and the watcher's identity as an operator would (deploy/).
+  await kube.kubectl(['apply', '-f', join(repo, 'deploy', 'crds')]);
+  await kube.kubectl(['create', 'namespace', 'berth-system']);
+  await kube.kubectl(['apply', '-f', join(repo, 'deploy', 'rbac')]);
+  const env = {
+    ...nats.env,
+    ...redis.env,
+    BERTH_GOBGP_TARGET: gobgp.target,
+    BERTH_KUBECONFIG: await kube.serviceAccountKubeconfig('berth-system', 'berth-watcher'),
+  };
   const children = withServices
     ? SERVICES.map(({ name, port }) => {
         const main = join(repo, 'services', name, 'dist', 'main.js');
@@ -36,17 +45,15 @@ async function up(withServices: boolean): Promise<void> {
       })
     : [];
   const lines = [
-    `kube-apiserver ${kube.version} at ${kube.server}`,
-    `  ${join(controlPlaneBinDir(), 'kubectl')} --kubeconfig ${kube.kubeconfig} get services -A`,
+    `kube-apiserver ${kube.version} at ${kube.server}, with Berth's CRDs and RBAC installed`,
+    `  ${join(controlPlaneBinDir(), 'kubectl')} --kubeconfig ${kube.kubeconfig} get services,ippools -A`,
     `NATS (JetStream) at ${nats.url}, Redis at ${redis.host}:${redis.port}, gobgpd gRPC at ${gobgp.target}`,
     ...(withServices ? SERVICES.map((s) => `${s.name}: http://127.0.0.1:${s.port}/readyz  /metrics`) : []),
     '',
     'The environment for Berth processes:',
     ...Object.entries(env).map(([k, v]) => `  export ${k}=${v}`),
     '',
-    withServices
-      ? 'Berth does not assign addresses yet: watcher, ipam, route-publisher and node-agent logic lands in later issues.'
-      : '',
+    withServices ? 'The watcher publishes the cluster on the bus; nothing assigns addresses until ipam lands.' : '',
     'Ctrl-C stops everything.',
   ];
   process.stderr.write(`${lines.join('\n')}\n`);

@@ -18,6 +18,23 @@ export function objectKey(object: KubeObject): string {
 
 class Gone extends Error {}
 
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * Drops what Berth never reads and what costs the most memory: managedFields, and kubectl's copy
+ * of the whole object in an annotation. Thousands of objects are held at once.
+ */
+export function trimObject<T extends KubeObject>(object: T): T {
+  const metadata = object.metadata as T['metadata'] & { managedFields?: unknown };
+  delete metadata.managedFields;
+  if (metadata.annotations !== undefined && LAST_APPLIED in metadata.annotations) {
+    metadata.annotations = Object.fromEntries(
+      Object.entries(metadata.annotations).filter(([key]) => key !== LAST_APPLIED),
+    );
+  }
+  return object;
+}
+
 /** Read again after an await: the signal may have been aborted meanwhile. */
 const stopped = (signal: AbortSignal): boolean => signal.aborted;
 
@@ -86,7 +103,7 @@ export class ListWatch<T extends KubeObject> {
         limit: PAGE_SIZE,
         ...(continueToken === undefined ? {} : { continueToken }),
       });
-      for (const item of page.items) fresh.set(objectKey(item), item);
+      for (const item of page.items) fresh.set(objectKey(item), trimObject(item));
       continueToken = page.continueToken;
       resourceVersion = page.resourceVersion;
     } while (continueToken !== undefined && !signal.aborted);
@@ -139,6 +156,7 @@ export class ListWatch<T extends KubeObject> {
     const object = raw as T;
     this.#resourceVersion = object.metadata.resourceVersion;
     if (type === 'BOOKMARK') return undefined;
+    trimObject(object);
     const key = objectKey(object);
     if (type === 'DELETED') {
       this.#store.delete(key);
