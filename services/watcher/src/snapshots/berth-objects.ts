@@ -1,5 +1,6 @@
 import type { BgpConfigSnapshot, BgpPeerSnapshot, LabelSelector, PoolSnapshot } from '@berth/contracts';
 import { durationSeconds } from './duration.js';
+import { withRevision } from './revision.js';
 import type { BGPConfigObject, BGPPeerObject, IPPoolObject, LabelSelectorObject, SecretObject } from './objects.js';
 
 function selector(s: LabelSelectorObject | undefined): { selector?: LabelSelector } {
@@ -18,10 +19,9 @@ function optional<K extends string, V>(key: K, value: V | undefined): Partial<Re
 
 export function poolSnapshot(pool: IPPoolObject): PoolSnapshot {
   const { spec } = pool;
-  return {
+  return withRevision<PoolSnapshot>({
     v: 1,
     key: pool.metadata.name,
-    revision: pool.metadata.resourceVersion,
     addresses: spec.addresses,
     mode: spec.mode,
     autoAssign: spec.autoAssign ?? true,
@@ -47,7 +47,7 @@ export function poolSnapshot(pool: IPPoolObject): PoolSnapshot {
             ...optional('nodeSelector', selector(spec.layer2.nodeSelector).selector),
           },
         }),
-  };
+  });
 }
 
 /** A BGPPeer's snapshot, or why it cannot be built yet (its password Secret is missing). */
@@ -77,10 +77,9 @@ export function bgpPeerSnapshot(
     spec.keepaliveTime === undefined ? Math.floor(hold / 3) : (durationSeconds(spec.keepaliveTime) ?? hold / 3);
   return {
     ok: true,
-    snapshot: {
+    snapshot: withRevision<BgpPeerSnapshot>({
       v: 1,
       key: metadata.name,
-      revision: metadata.resourceVersion,
       peerAddress: spec.peerAddress,
       peerASN: spec.peerASN,
       myASN,
@@ -92,20 +91,19 @@ export function bgpPeerSnapshot(
       ...optional('nodeSelector', selector(spec.nodeSelector).selector),
       families: spec.addressFamilies ?? ['IPv4', 'IPv6'],
       addPath: spec.addPath ?? false,
-    },
+    }),
   };
 }
 
 export function bgpConfigSnapshot(config: BGPConfigObject): BgpConfigSnapshot {
   const { spec } = config;
-  return {
+  return withRevision<BgpConfigSnapshot>({
     v: 1,
     key: 'default',
-    revision: config.metadata.resourceVersion,
     asn: spec.asn,
     ...optional('routerId', spec.routerID),
     listenPort: spec.listenPort ?? 179,
     topology: spec.topology ?? 'per-node',
     gracefulRestart: spec.gracefulRestart?.enabled ?? false,
-  };
+  });
 }

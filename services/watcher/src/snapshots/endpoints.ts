@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { EndpointsSnapshot } from '@berth/contracts';
 import type { EndpointSliceObject } from './objects.js';
+import { withRevision } from './revision.js';
 
 /** The label that ties an EndpointSlice to its Service. */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -24,8 +24,7 @@ export function endpointsSnapshot(serviceKey: string, slices: readonly EndpointS
       readyByNode[endpoint.nodeName] = (readyByNode[endpoint.nodeName] ?? 0) + 1;
     }
   }
-  // The revision names the exact set of slice versions folded in.
-  const versions = slices.map((s) => `${s.metadata.name}@${s.metadata.resourceVersion}`).sort();
-  const revision = createHash('sha256').update(versions.join(',')).digest('hex').slice(0, 16);
-  return { v: 1, key: serviceKey, revision, readyByNode };
+  // Sorted, so the same counts give the same snapshot (and revision) whatever the slice order.
+  const sorted = Object.fromEntries(Object.entries(readyByNode).sort(([a], [b]) => a.localeCompare(b)));
+  return withRevision<EndpointsSnapshot>({ v: 1, key: serviceKey, readyByNode: sorted });
 }

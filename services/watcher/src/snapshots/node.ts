@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { NodeSnapshot } from '@berth/contracts';
 import type { NodeObject } from './objects.js';
+import { withRevision } from './revision.js';
 
 /** Nodes with this label never carry load-balancer traffic (a Kubernetes convention). */
 export const EXCLUDE_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
@@ -11,13 +12,12 @@ export function nodeSnapshot(node: NodeObject): NodeSnapshot {
     if ((type === 'InternalIP' || type === 'ExternalIP') && isIP(address) !== 0) addresses.push({ type, address });
   }
   const labels = node.metadata.labels ?? {};
-  return {
+  return withRevision<NodeSnapshot>({
     v: 1,
     key: node.metadata.name,
-    revision: node.metadata.resourceVersion,
     addresses,
     labels,
     ready: node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
     excludedFromLoadBalancers: EXCLUDE_LABEL in labels,
-  };
+  });
 }

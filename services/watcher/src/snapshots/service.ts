@@ -1,6 +1,7 @@
 import { isIP, isIPv6 } from 'node:net';
 import type { ServiceSnapshot } from '@berth/contracts';
 import type { ServiceObject } from './objects.js';
+import { withRevision } from './revision.js';
 
 /** Which Services are Berth's. */
 export interface ClassPolicy {
@@ -33,10 +34,9 @@ export function serviceSnapshot(service: ServiceObject, policy: ClassPolicy): Se
   const ingress = (service.status?.loadBalancer?.ingress ?? []).flatMap((i) =>
     i.ip !== undefined && isIP(i.ip) !== 0 ? [i.ip] : [],
   );
-  return {
+  return withRevision<ServiceSnapshot>({
     v: 1,
     key: `${namespace}/${metadata.name}`,
-    revision: metadata.resourceVersion,
     uid: metadata.uid,
     namespace,
     name: metadata.name,
@@ -56,5 +56,5 @@ export function serviceSnapshot(service: ServiceObject, policy: ClassPolicy): Se
     ...(spec.selector === undefined ? {} : { selector: spec.selector }),
     ingress,
     deleting: metadata.deletionTimestamp !== undefined,
-  };
+  });
 }

@@ -68,10 +68,11 @@ describe('snapshots - Services', () => {
       },
       policy,
     );
-    assert.deepEqual(snapshot, {
+    const { revision, ...content } = snapshot ?? {};
+    assert.match(String(revision), /^[\w-]{16}$/);
+    assert.deepEqual(content, {
       v: 1,
       key: 'shop/web',
-      revision: '7',
       uid: 'uid-web',
       namespace: 'shop',
       name: 'web',
@@ -84,6 +85,17 @@ describe('snapshots - Services', () => {
       ingress: ['203.0.113.10', '2001:db8::10'],
       deleting: true,
     });
+  });
+
+  it('keeps its revision across changes Berth does not publish, and changes it with content', () => {
+    const base = serviceSnapshot(lb(), policy);
+    const bumped = serviceSnapshot(
+      lb({}, { resourceVersion: '99', finalizers: ['service.kubernetes.io/load-balancer-cleanup'] }),
+      policy,
+    );
+    const moved = serviceSnapshot(lb({ externalTrafficPolicy: 'Local' }), policy);
+    assert.equal(bumped?.revision, base?.revision);
+    assert.notEqual(moved?.revision, base?.revision);
   });
 
   it('always produces a snapshot that passes the bus contract', () => {
@@ -144,7 +156,7 @@ describe('snapshots - EndpointSlices', () => {
     assert.equal(validator(EndpointsSnapshot).check(snapshot).ok, true);
   });
 
-  it('does not depend on the order of slices, and changes revision when any slice changes', () => {
+  it('does not depend on the order of slices; its revision follows the ready counts only', () => {
     const endpoint = fc.record({
       nodeName: fc.constantFrom('n1', 'n2', 'n3'),
       conditions: fc.record({ ready: fc.boolean() }),
@@ -176,7 +188,9 @@ describe('snapshots - EndpointSlices', () => {
             { ...objects[0], metadata: { ...objects[0].metadata, resourceVersion: 'x' } },
             ...objects.slice(1),
           ];
-          assert.notEqual(endpointsSnapshot('shop/web', bumped).revision, a.revision);
+          assert.equal(endpointsSnapshot('shop/web', bumped).revision, a.revision);
+          const extra = slice('extra', '1', [{ nodeName: 'n9', conditions: { ready: true } }]);
+          assert.notEqual(endpointsSnapshot('shop/web', [...objects, extra]).revision, a.revision);
         }
       }),
     );
@@ -260,14 +274,13 @@ describe('snapshots - Nodes and Berth resources', () => {
   });
 
   it('fills pool and BGPConfig defaults', () => {
-    const pool = poolSnapshot({
+    const { revision: poolRevision, ...pool } = poolSnapshot({
       metadata: { name: 'p', uid: 'u', resourceVersion: '1' },
       spec: { addresses: ['203.0.113.0/24'], mode: 'bgp', bgp: {} },
     });
     assert.deepEqual(pool, {
       v: 1,
       key: 'p',
-      revision: '1',
       addresses: ['203.0.113.0/24'],
       mode: 'bgp',
       autoAssign: true,
@@ -276,14 +289,13 @@ describe('snapshots - Nodes and Berth resources', () => {
       avoidBuggyIPs: false,
       bgp: { communities: [], peers: [] },
     });
-    const config = bgpConfigSnapshot({
+    const { revision: configRevision, ...config } = bgpConfigSnapshot({
       metadata: { name: 'default', uid: 'u', resourceVersion: '1' },
       spec: { asn: 64512 },
     });
     assert.deepEqual(config, {
       v: 1,
       key: 'default',
-      revision: '1',
       asn: 64512,
       listenPort: 179,
       topology: 'per-node',
