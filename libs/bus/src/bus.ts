@@ -41,7 +41,7 @@ export interface BusOptions {
 }
 
 /** Maps Berth's bus settings onto the NATS client's options. */
-export function natsOptions(config: BusConfig, name: string): ConnectionOptions {
+function natsOptions(config: BusConfig, name: string): ConnectionOptions {
   const options: ConnectionOptions = {
     servers: [...config.natsServers],
     name,

@@ -1,9 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { IpAddress, ObjectName, ServiceKey } from './common.js';
 
-/** Where Berth's CloudEvents come from: `source` is `berth/<component>/<instance>`. */
-export const EVENT_SOURCE_PREFIX = 'berth/';
-
 /** The CloudEvents `type` of each event Berth publishes, and the bus subject it travels on. */
 export const EventTypes = {
   vipAssigned: { type: 'dev.berth.vip.assigned.v1', subject: 'berth.v1.events.vip.assigned' },
@@ -23,6 +20,7 @@ function cloudEvent<N extends EventName, D extends TSchema>(name: N, data: D) {
     {
       specversion: Type.Literal('1.0'),
       id: Type.String({ minLength: 1 }),
+      /** `berth/<component>/<instance>`. */
       source: Type.String({ minLength: 1, pattern: '^berth/' }),
       type: Type.Literal(EventTypes[name].type),
       time: Type.String({ format: 'date-time' }),

@@ -13,7 +13,6 @@ export {
   SnapshotSchemas,
 } from './snapshots.js';
 export {
-  EVENT_SOURCE_PREFIX,
   EventSchemas,
   EventTypes,
   L2OwnerChangedEvent,

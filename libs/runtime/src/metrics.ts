@@ -9,6 +9,6 @@ export function createMetrics(component: string): Registry {
 }
 
 /** `route-publisher` → `route_publisher`: Prometheus names allow no dashes. */
-export function metricName(component: string): string {
+function metricName(component: string): string {
   return component.replace(/[^a-zA-Z0-9_]/g, '_');
 }

@@ -1,11 +1,10 @@
 import type { PeerSessionSnapshot } from '@berth/contracts';
 import type { Logger } from '@berth/runtime';
 import type { KubeApi } from '../kube/api.js';
-import { KeyedWorker } from '../keyed-worker.js';
+import type { KeyedWorker } from '../keyed-worker.js';
 import type { BGPPeerObject } from '../snapshots/objects.js';
+import { applyCrdStatus, crdStatusWorker } from './crd-status.js';
 import { decidePeerStatus } from './peer-status.js';
-
-const RETRY_MS = 1000;
 
 /** Keeps each BGPPeer's status listing its sessions as route-publisher's speakers report them. */
 export class PeerStatusWriter {
@@ -19,14 +18,7 @@ export class PeerStatusWriter {
     private readonly logger: Logger,
     options: { concurrency: number; active: () => boolean },
   ) {
-    this.#worker = new KeyedWorker((name) => this.reconcile(name), {
-      ...options,
-      retryMs: RETRY_MS,
-      onError: (name, error) => {
-        this.logger.warn({ peer: name, err: error }, 'could not update BGPPeer status; will retry');
-        return 'retry';
-      },
-    });
+    this.#worker = crdStatusWorker('BGPPeer', logger, (name) => this.reconcile(name), options);
   }
 
   /** A session changed (or, undefined, went away); its key is `peer/speaker`. */
@@ -55,16 +47,7 @@ export class PeerStatusWriter {
     if (peer === undefined) return;
     const sessions = decidePeerStatus(peer, this.#sessions.get(name)?.values() ?? []);
     if (sessions === undefined) return;
-    await this.api.apply(
-      `/apis/berth.dev/v1alpha1/bgppeers/${name}/status`,
-      {
-        apiVersion: 'berth.dev/v1alpha1',
-        kind: 'BGPPeer',
-        metadata: { name, uid: peer.metadata.uid },
-        status: { sessions },
-      },
-      'berth-watcher',
-    );
+    await applyCrdStatus(this.api, { kind: 'BGPPeer', plural: 'bgppeers', name, uid: peer.metadata.uid }, { sessions });
     this.logger.info(
       { peer: name, sessions: sessions.map((s) => `${s.speaker}:${s.state}`) },
       'BGPPeer status written',

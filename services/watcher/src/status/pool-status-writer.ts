@@ -1,11 +1,10 @@
 import type { AllocationSnapshot } from '@berth/contracts';
 import type { Logger } from '@berth/runtime';
 import type { KubeApi } from '../kube/api.js';
-import { KeyedWorker } from '../keyed-worker.js';
+import type { KeyedWorker } from '../keyed-worker.js';
 import type { IPPoolObject } from '../snapshots/objects.js';
+import { applyCrdStatus, crdStatusWorker } from './crd-status.js';
 import { decidePoolStatus } from './pool-status.js';
-
-const RETRY_MS = 1000;
 
 /** Keeps every IPPool's status (usage per family, Valid) in step with the pools and ipam's leases. */
 export class PoolStatusWriter {
@@ -20,14 +19,7 @@ export class PoolStatusWriter {
     private readonly logger: Logger,
     options: { concurrency: number; active: () => boolean },
   ) {
-    this.#worker = new KeyedWorker((name) => this.reconcile(name), {
-      ...options,
-      retryMs: RETRY_MS,
-      onError: (name, error) => {
-        this.logger.warn({ pool: name, err: error }, 'could not update IPPool status; will retry');
-        return 'retry';
-      },
-    });
+    this.#worker = crdStatusWorker('IPPool', logger, (name) => this.reconcile(name), options);
   }
 
   allocation(key: string, allocation: AllocationSnapshot | undefined): void {
@@ -63,19 +55,14 @@ export class PoolStatusWriter {
     const leased = [...(this.#leases.get(name)?.values() ?? [])].flat();
     const write = decidePoolStatus(pool, [...pools.values()], leased, new Date());
     if (write === undefined) return;
-    await this.api.apply(
-      `/apis/berth.dev/v1alpha1/ippools/${name}/status`,
+    await applyCrdStatus(
+      this.api,
+      { kind: 'IPPool', plural: 'ippools', name, uid: pool.metadata.uid },
       {
-        apiVersion: 'berth.dev/v1alpha1',
-        kind: 'IPPool',
-        metadata: { name, uid: pool.metadata.uid },
-        status: {
-          ...(write.ipv4 === undefined ? {} : { ipv4: write.ipv4 }),
-          ...(write.ipv6 === undefined ? {} : { ipv6: write.ipv6 }),
-          conditions: [write.condition],
-        },
+        ...(write.ipv4 === undefined ? {} : { ipv4: write.ipv4 }),
+        ...(write.ipv6 === undefined ? {} : { ipv6: write.ipv6 }),
+        conditions: [write.condition],
       },
-      'berth-watcher',
     );
     this.logger.info(
       { pool: name, valid: write.condition.status, reason: write.condition.reason },
