@@ -22,6 +22,7 @@ export const Buckets = {
   services: bucket('services', SnapshotSchemas.services),
   endpoints: bucket('endpoints', SnapshotSchemas.endpoints),
   nodes: bucket('nodes', SnapshotSchemas.nodes),
+  namespaces: bucket('namespaces', SnapshotSchemas.namespaces),
   pools: bucket('pools', SnapshotSchemas.pools),
   bgpPeers: bucket('bgp_peers', SnapshotSchemas.bgpPeers),
   bgpConfig: bucket('bgp_config', SnapshotSchemas.bgpConfig),

@@ -4,6 +4,7 @@ export {
   BgpConfigSnapshot,
   BgpPeerSnapshot,
   EndpointsSnapshot,
+  NamespaceSnapshot,
   NodeHealthSnapshot,
   NodeSnapshot,
   PeerSessionSnapshot,

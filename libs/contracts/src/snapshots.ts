@@ -80,6 +80,12 @@ export const NodeSnapshot = snapshot('NodeSnapshot', ObjectName, {
 });
 export type NodeSnapshot = Static<typeof NodeSnapshot>;
 
+/** A Namespace's labels (key: its name), for IPPool `namespaceSelector`s. */
+export const NamespaceSnapshot = snapshot('NamespaceSnapshot', ObjectName, {
+  labels: StringMap,
+});
+export type NamespaceSnapshot = Static<typeof NamespaceSnapshot>;
+
 /** An IPPool's spec (key: the pool's name). */
 export const PoolSnapshot = snapshot('PoolSnapshot', ObjectName, {
   /** CIDRs, `first-last` ranges or single addresses; IPv4 and IPv6 mixed. */
@@ -214,6 +220,7 @@ export const SnapshotSchemas = {
   services: ServiceSnapshot,
   endpoints: EndpointsSnapshot,
   nodes: NodeSnapshot,
+  namespaces: NamespaceSnapshot,
   pools: PoolSnapshot,
   bgpPeers: BgpPeerSnapshot,
   bgpConfig: BgpConfigSnapshot,

@@ -53,6 +53,11 @@ export function watchCluster(options: {
       (o) => state.node(o),
       (o) => state.nodeGone(o),
     ),
+    feed<KubeObject>(
+      '/api/v1/namespaces',
+      (o) => state.namespace(o),
+      (o) => state.namespaceGone(o),
+    ),
     feed<IPPoolObject>(
       '/apis/berth.dev/v1alpha1/ippools',
       (o) => state.pool(o),

@@ -33,6 +33,7 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
     services: Awaited<ReturnType<typeof mirror<(typeof Buckets.services.schema)['static']>>>;
     endpoints: Awaited<ReturnType<typeof mirror<(typeof Buckets.endpoints.schema)['static']>>>;
     nodes: Awaited<ReturnType<typeof mirror<(typeof Buckets.nodes.schema)['static']>>>;
+    namespaces: Awaited<ReturnType<typeof mirror<(typeof Buckets.namespaces.schema)['static']>>>;
     pools: Awaited<ReturnType<typeof mirror<(typeof Buckets.pools.schema)['static']>>>;
     bgpPeers: Awaited<ReturnType<typeof mirror<(typeof Buckets.bgpPeers.schema)['static']>>>;
     bgpConfig: Awaited<ReturnType<typeof mirror<(typeof Buckets.bgpConfig.schema)['static']>>>;
@@ -68,6 +69,7 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
       services: await mirror(bus, Buckets.services, abort.signal),
       endpoints: await mirror(bus, Buckets.endpoints, abort.signal),
       nodes: await mirror(bus, Buckets.nodes, abort.signal),
+      namespaces: await mirror(bus, Buckets.namespaces, abort.signal),
       pools: await mirror(bus, Buckets.pools, abort.signal),
       bgpPeers: await mirror(bus, Buckets.bgpPeers, abort.signal),
       bgpConfig: await mirror(bus, Buckets.bgpConfig, abort.signal),
@@ -132,6 +134,12 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
       'n1 gone with its slice',
       () => JSON.stringify(mirrors.endpoints.entries.get('shop/web')?.readyByNode) === '{"n2":1}',
     );
+  });
+
+  it('publishes Namespaces with their labels, for pools that select namespaces', async () => {
+    await kube.kubectl(['label', 'namespace', 'shop', 'team=payments']);
+    await until('shop labelled', () => mirrors.namespaces.entries.get('shop')?.labels['team'] === 'payments');
+    assert.ok(mirrors.namespaces.entries.has('berth-system'));
   });
 
   it('publishes Nodes with readiness and the exclusion label', async () => {

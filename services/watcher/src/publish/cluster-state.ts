@@ -2,6 +2,7 @@ import type {
   BgpConfigSnapshot,
   BgpPeerSnapshot,
   EndpointsSnapshot,
+  NamespaceSnapshot,
   NodeSnapshot,
   PoolSnapshot,
   ServiceSnapshot,
@@ -10,7 +11,8 @@ import type { Logger } from '@berth/runtime';
 import { objectKey } from '../kube/list-watch.js';
 import { bgpConfigSnapshot, bgpPeerSnapshot, poolSnapshot } from '../snapshots/berth-objects.js';
 import { endpointsSnapshot, sliceServiceKey } from '../snapshots/endpoints.js';
-import { nodeSnapshot } from '../snapshots/node.js';
+import { namespaceSnapshot, nodeSnapshot } from '../snapshots/node.js';
+import type { KubeObject } from '../kube/api.js';
 import type {
   BGPConfigObject,
   BGPPeerObject,
@@ -44,6 +46,7 @@ export interface SnapshotTargets {
   services: Target<ServiceSnapshot>;
   endpoints: Target<EndpointsSnapshot>;
   nodes: Target<NodeSnapshot>;
+  namespaces: Target<NamespaceSnapshot>;
   pools: Target<PoolSnapshot>;
   bgpPeers: Target<BgpPeerSnapshot>;
   bgpConfig: Target<BgpConfigSnapshot>;
@@ -152,6 +155,14 @@ export class ClusterState {
 
   nodeGone(object: NodeObject): void {
     this.targets.nodes.set(object.metadata.name, undefined);
+  }
+
+  namespace(object: KubeObject): void {
+    this.targets.namespaces.set(object.metadata.name, namespaceSnapshot(object));
+  }
+
+  namespaceGone(object: KubeObject): void {
+    this.targets.namespaces.set(object.metadata.name, undefined);
   }
 
   pool(object: IPPoolObject): void {

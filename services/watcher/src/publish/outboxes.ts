@@ -24,6 +24,7 @@ export async function openOutboxes(
     services: await open(Buckets.services),
     endpoints: await open(Buckets.endpoints),
     nodes: await open(Buckets.nodes),
+    namespaces: await open(Buckets.namespaces),
     pools: await open(Buckets.pools),
     bgpPeers: await open(Buckets.bgpPeers),
     bgpConfig: await open(Buckets.bgpConfig),

@@ -1,10 +1,19 @@
 import { isIP } from 'node:net';
-import type { NodeSnapshot } from '@berth/contracts';
+import type { NamespaceSnapshot, NodeSnapshot } from '@berth/contracts';
+import type { KubeObject } from '../kube/api.js';
 import type { NodeObject } from './objects.js';
 import { withRevision } from './revision.js';
 
 /** Nodes with this label never carry load-balancer traffic (a Kubernetes convention). */
 export const EXCLUDE_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
+
+export function namespaceSnapshot(namespace: KubeObject): NamespaceSnapshot {
+  return withRevision<NamespaceSnapshot>({
+    v: 1,
+    key: namespace.metadata.name,
+    labels: namespace.metadata.labels ?? {},
+  });
+}
 
 export function nodeSnapshot(node: NodeObject): NodeSnapshot {
   const addresses: NodeSnapshot['addresses'] = [];
