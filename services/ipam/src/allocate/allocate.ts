@@ -1,0 +1,212 @@
+import type { AllocationSnapshot, PoolSnapshot, ServiceSnapshot } from '@berth/contracts';
+import { formatAddress, parseAddress, parseEntry, rangeContains, type AddressRange, type Family } from '@berth/ipnet';
+import { readRequest, type Address, type Request } from './request.js';
+import { matchesSelector } from './selector.js';
+
+/** A Service's lease: its addresses for its whole life, keyed by the Service's UID. */
+export interface Lease {
+  readonly serviceUid: string;
+  readonly service: string;
+  readonly pool: string;
+  readonly mode: 'bgp' | 'layer2';
+  readonly addresses: readonly string[];
+  readonly sharingKey?: string;
+  readonly ports: ServiceSnapshot['ports'];
+  readonly externalTrafficPolicy: ServiceSnapshot['externalTrafficPolicy'];
+  readonly selector?: Readonly<Record<string, string>>;
+}
+
+/** Everything an allocation depends on. */
+export interface World {
+  readonly pools: readonly PoolSnapshot[];
+  /** Namespace name → labels. */
+  readonly namespaces: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /** Current leases by Service UID. */
+  readonly leases: ReadonlyMap<string, Lease>;
+}
+
+export type Decision = AllocationSnapshot['result'];
+type Refusal = Extract<Decision, { type: 'refused' }>;
+
+const refuse = (reason: Refusal['reason'], message: string): Refusal => ({ type: 'refused', reason, message });
+
+interface Pool {
+  readonly spec: PoolSnapshot;
+  readonly ranges: readonly AddressRange[];
+}
+
+function pools(world: World): Pool[] {
+  return world.pools
+    .flatMap((spec) => {
+      try {
+        return [{ spec, ranges: spec.addresses.map(parseEntry) }];
+      } catch {
+        return []; // The API server refuses malformed pools; one that slips through is skipped.
+      }
+    })
+    .sort((a, b) => a.spec.priority - b.spec.priority || a.spec.key.localeCompare(b.spec.key));
+}
+
+function allows(pool: PoolSnapshot, service: ServiceSnapshot, world: World): boolean {
+  if (pool.namespaces.length > 0 && !pool.namespaces.includes(service.namespace)) return false;
+  if (!matchesSelector(pool.namespaceSelector, world.namespaces.get(service.namespace) ?? {})) return false;
+  return matchesSelector(pool.serviceSelector, service.labels);
+}
+
+/** Leases that hold each address (canonical text), and the taken values per family. */
+function usage(world: World, except: string) {
+  const holders = new Map<string, Lease[]>();
+  const taken: Record<Family, Set<bigint>> = { IPv4: new Set(), IPv6: new Set() };
+  for (const lease of world.leases.values()) {
+    if (lease.serviceUid === except) continue;
+    for (const text of lease.addresses) {
+      const { family, value } = parseAddress(text);
+      const canonical = formatAddress(family, value);
+      holders.set(canonical, [...(holders.get(canonical) ?? []), lease]);
+      taken[family].add(value);
+    }
+  }
+  return { holders, taken };
+}
+
+/**
+ * Services may share an address when they carry the same sharing key, use no protocol/port
+ * pair twice, and either all send traffic to every node (Cluster) or select the same pods.
+ */
+function canShare(service: ServiceSnapshot, request: Request, holders: readonly Lease[]): boolean {
+  if (request.sharingKey === undefined) return false;
+  const ports = new Set(service.ports.map((p) => `${p.protocol}/${p.port}`));
+  return holders.every(
+    (lease) =>
+      lease.sharingKey === request.sharingKey &&
+      lease.ports.every((p) => !ports.has(`${p.protocol}/${p.port}`)) &&
+      ((lease.externalTrafficPolicy === 'Cluster' && service.externalTrafficPolicy === 'Cluster') ||
+        JSON.stringify(lease.selector ?? {}) === JSON.stringify(service.selector ?? {})),
+  );
+}
+
+function isBuggy(family: Family, value: bigint): boolean {
+  return family === 'IPv4' && (value % 256n === 0n || value % 256n === 255n);
+}
+
+/** The lowest free address of `family` in the pool; cost grows with the leases, not the pool. */
+function nextFree(pool: Pool, family: Family, taken: ReadonlySet<bigint>): bigint | undefined {
+  for (const range of pool.ranges) {
+    if (range.family !== family) continue;
+    for (let value = range.first; value <= range.last; value++) {
+      if (taken.has(value) || (pool.spec.avoidBuggyIPs && isBuggy(family, value))) continue;
+      return value;
+    }
+  }
+  return undefined;
+}
+
+const assigned = (pool: Pool, addresses: readonly Address[]): Decision => ({
+  type: 'assigned',
+  pool: pool.spec.key,
+  mode: pool.spec.mode,
+  addresses: addresses.map((a) => formatAddress(a.family, a.value)),
+});
+
+/**
+ * ipam's decision for one Service, a pure function of the world. A Service that holds a lease
+ * keeps it, whatever happened to the pools since.
+ */
+export function allocate(service: ServiceSnapshot, world: World): Decision {
+  const existing = world.leases.get(service.uid);
+  if (existing !== undefined) {
+    const pool = pools(world).find((p) => p.spec.key === existing.pool);
+    const inside = existing.addresses.every((text) => {
+      const { family, value } = parseAddress(text);
+      return pool?.ranges.some((r) => rangeContains(r, family, value)) === true;
+    });
+    return {
+      type: 'assigned',
+      pool: existing.pool,
+      mode: existing.mode,
+      addresses: [...existing.addresses],
+      ...(inside ? {} : { outsidePool: true }),
+    };
+  }
+
+  const read = readRequest(service);
+  if (!read.ok) return refuse(read.reason, read.message);
+  const { request } = read;
+  const all = pools(world);
+  let candidates: Pool[];
+  if (request.pool !== undefined) {
+    const named = all.find((p) => p.spec.key === request.pool);
+    if (named === undefined) return refuse('NoPoolAllowed', `pool ${request.pool} does not exist`);
+    if (!allows(named.spec, service, world))
+      return refuse('NoPoolAllowed', `pool ${request.pool} does not allow this Service or its namespace`);
+    candidates = [named];
+  } else {
+    candidates = all.filter(
+      (p) => allows(p.spec, service, world) && (request.addresses.length > 0 || p.spec.autoAssign),
+    );
+    if (candidates.length === 0)
+      return refuse('NoPoolAllowed', `no pool assigns addresses automatically to namespace ${service.namespace}`);
+  }
+  const { holders, taken } = usage(world, service.uid);
+
+  if (request.addresses.length > 0) {
+    const pool = candidates.find((p) =>
+      request.addresses.every((a) => p.ranges.some((r) => rangeContains(r, a.family, a.value))),
+    );
+    if (pool === undefined) {
+      return refuse(
+        'RequestedAddressOutsidePools',
+        `${request.addresses.map((a) => a.text).join(', ')} is in no pool this Service may use`,
+      );
+    }
+    for (const address of request.addresses) {
+      const users = holders.get(formatAddress(address.family, address.value)) ?? [];
+      if (users.length > 0 && !canShare(service, request, users)) {
+        return refuse(
+          'RequestedAddressTaken',
+          `${address.text} is leased to ${users.map((u) => u.service).join(', ')}`,
+        );
+      }
+    }
+    return assigned(pool, request.addresses);
+  }
+
+  if (request.sharingKey !== undefined) {
+    for (const [text, users] of holders) {
+      const { family, value } = parseAddress(text);
+      const pool = candidates.find((p) => p.spec.key === users[0]?.pool);
+      if (pool === undefined || !request.families.includes(family) || !canShare(service, request, users)) continue;
+      // Share every address of that group the Service wants, in its family order.
+      const group = [...new Set(users.flatMap((u) => u.addresses))].map((t) => ({ text: t, ...parseAddress(t) }));
+      const wanted = request.families.flatMap((f) => group.filter((a) => a.family === f).slice(0, 1));
+      if (!request.needAll || wanted.length === request.families.length)
+        return assigned(pool, wanted.length > 0 ? wanted : [{ family, value, text }]);
+    }
+  }
+
+  const pick = (pool: Pool): Address[] =>
+    request.families.flatMap((family) => {
+      const value = nextFree(pool, family, taken[family]);
+      return value === undefined ? [] : [{ family, value, text: formatAddress(family, value) }];
+    });
+  // Prefer a pool that gives every family; PreferDualStack settles for one if none does.
+  for (const pool of candidates) {
+    const found = pick(pool);
+    if (found.length === request.families.length) return assigned(pool, found);
+  }
+  if (!request.needAll) {
+    for (const pool of candidates) {
+      const found = pick(pool);
+      if (found.length > 0) return assigned(pool, found);
+    }
+  }
+  const offered = new Set(candidates.flatMap((p) => p.ranges.map((r) => r.family)));
+  const missing = request.families.filter((f) => !offered.has(f));
+  if (missing.length > 0 && (request.needAll || missing.length === request.families.length)) {
+    return refuse('FamilyUnavailable', `no pool this Service may use has ${missing.join(' or ')} addresses`);
+  }
+  return refuse(
+    'PoolExhausted',
+    `no free ${request.families.join('/')} address in pools ${candidates.map((p) => p.spec.key).join(', ')}`,
+  );
+}
