@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { requireTool } from './tools.js';
 
 const run = promisify(execFile);
 
@@ -17,7 +18,8 @@ export interface RigCertificates {
 /** Makes a CA and certificates signed by it in `dir`, with openssl (valid one day). */
 export async function makeCertificates(dir: string): Promise<RigCertificates> {
   const path = (name: string) => join(dir, name);
-  const openssl = (...args: string[]) => run('openssl', args, { cwd: dir });
+  const binary = requireTool('openssl');
+  const openssl = (...args: string[]) => run(binary, args, { cwd: dir });
   await openssl(
     'req',
     '-x509',

@@ -17,6 +17,7 @@ export const DEBIAN_PACKAGES = {
   arping: 'iputils-arping',
   ndisc6: 'ndisc6',
   tcpdump: 'tcpdump',
+  openssl: 'openssl',
 } as const;
 
 const SEARCH_PATH = [...(process.env['PATH'] ?? '').split(':'), '/usr/sbin', '/sbin', '/usr/bin'];
