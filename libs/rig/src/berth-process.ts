@@ -26,7 +26,8 @@ export function startBerthProcess(main: string, env: Record<string, string>): Be
   });
   const lines: LogLine[] = [];
   createInterface({ input: child.stdout }).on('line', (line) => lines.push(JSON.parse(line) as LogLine));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': it comes after stdout has ended, so the last log lines are in `lines`.
+  const exit = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   process.once('exit', () => child.kill('SIGKILL'));
   return {
     child,
