@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import type { PoolSnapshot, ServiceSnapshot } from '@berth/contracts';
 import { parseAddress, parseEntry, rangeContains } from '@berth/ipnet';
 import { allocate, type Lease, type World } from './allocate.js';
+import { LeaseIndex } from './lease-index.js';
 import { matchesSelector } from './selector.js';
 
 type Policy = ServiceSnapshot['ipFamilyPolicy'];
@@ -39,18 +40,14 @@ const service = (name: string, extra: Partial<ServiceSnapshot> = {}): ServiceSna
 });
 
 /** Allocates the Services one after another, as replicas taking turns would, keeping the leases. */
-function allocateAll(
-  services: readonly ServiceSnapshot[],
-  world: Omit<World, 'leases'>,
-  leases = new Map<string, Lease>(),
-) {
+function allocateAll(services: readonly ServiceSnapshot[], world: Omit<World, 'leases'>, leases = new LeaseIndex()) {
   const decisions = new Map<string, ReturnType<typeof allocate>>();
   for (const svc of services) {
     const decision = allocate(svc, { ...world, leases });
     decisions.set(svc.uid, decision);
     if (decision.type === 'assigned') {
       const sharingKey = svc.annotations['berth.dev/sharing-key'];
-      leases.set(svc.uid, {
+      leases.set({
         serviceUid: svc.uid,
         service: svc.key,
         pool: decision.pool,
@@ -220,7 +217,7 @@ describe('allocation - properties over random pools and Services', () => {
 });
 
 describe('allocation - rules, one by one', () => {
-  const world = (p: PoolSnapshot[], leases = new Map<string, Lease>()): World => ({
+  const world = (p: PoolSnapshot[], leases = new LeaseIndex()): World => ({
     pools: p,
     namespaces: new Map([['shop', { team: 'pay' }]]),
     leases,

@@ -1,6 +1,7 @@
 import type { AllocationSnapshot, PoolSnapshot, ServiceSnapshot } from '@berth/contracts';
 import { formatAddress, parseAddress, parseEntry, rangeContains, type AddressRange, type Family } from '@berth/ipnet';
 import { readRequest, type Address, type Request } from './request.js';
+import type { LeaseIndex } from './lease-index.js';
 import { matchesSelector } from './selector.js';
 
 /** A Service's lease: its addresses for its whole life, keyed by the Service's UID. */
@@ -21,8 +22,7 @@ export interface World {
   readonly pools: readonly PoolSnapshot[];
   /** Namespace name → labels. */
   readonly namespaces: ReadonlyMap<string, Readonly<Record<string, string>>>;
-  /** Current leases by Service UID. */
-  readonly leases: ReadonlyMap<string, Lease>;
+  readonly leases: LeaseIndex;
 }
 
 export type Decision = AllocationSnapshot['result'];
@@ -53,22 +53,6 @@ function allows(pool: PoolSnapshot, service: ServiceSnapshot, world: World): boo
   return matchesSelector(pool.serviceSelector, service.labels);
 }
 
-/** Leases that hold each address (canonical text), and the taken values per family. */
-function usage(world: World, except: string) {
-  const holders = new Map<string, Lease[]>();
-  const taken: Record<Family, Set<bigint>> = { IPv4: new Set(), IPv6: new Set() };
-  for (const lease of world.leases.values()) {
-    if (lease.serviceUid === except) continue;
-    for (const text of lease.addresses) {
-      const { family, value } = parseAddress(text);
-      const canonical = formatAddress(family, value);
-      holders.set(canonical, [...(holders.get(canonical) ?? []), lease]);
-      taken[family].add(value);
-    }
-  }
-  return { holders, taken };
-}
-
 /**
  * Services may share an address when they carry the same sharing key, use no protocol/port
  * pair twice, and either all send traffic to every node (Cluster) or select the same pods.
@@ -90,11 +74,11 @@ function isBuggy(family: Family, value: bigint): boolean {
 }
 
 /** The lowest free address of `family` in the pool; cost grows with the leases, not the pool. */
-function nextFree(pool: Pool, family: Family, taken: ReadonlySet<bigint>): bigint | undefined {
+function nextFree(pool: Pool, family: Family, leases: LeaseIndex): bigint | undefined {
   for (const range of pool.ranges) {
     if (range.family !== family) continue;
     for (let value = range.first; value <= range.last; value++) {
-      if (taken.has(value) || (pool.spec.avoidBuggyIPs && isBuggy(family, value))) continue;
+      if (leases.isTaken(family, value) || (pool.spec.avoidBuggyIPs && isBuggy(family, value))) continue;
       return value;
     }
   }
@@ -147,7 +131,6 @@ export function allocate(service: ServiceSnapshot, world: World): Decision {
     if (candidates.length === 0)
       return refuse('NoPoolAllowed', `no pool assigns addresses automatically to namespace ${service.namespace}`);
   }
-  const { holders, taken } = usage(world, service.uid);
 
   if (request.addresses.length > 0) {
     const pool = candidates.find((p) =>
@@ -160,7 +143,7 @@ export function allocate(service: ServiceSnapshot, world: World): Decision {
       );
     }
     for (const address of request.addresses) {
-      const users = holders.get(formatAddress(address.family, address.value)) ?? [];
+      const users = world.leases.holders(formatAddress(address.family, address.value));
       if (users.length > 0 && !canShare(service, request, users)) {
         return refuse(
           'RequestedAddressTaken',
@@ -172,7 +155,8 @@ export function allocate(service: ServiceSnapshot, world: World): Decision {
   }
 
   if (request.sharingKey !== undefined) {
-    for (const [text, users] of holders) {
+    for (const text of world.leases.sharedUnder(request.sharingKey)) {
+      const users = world.leases.holders(text);
       const { family, value } = parseAddress(text);
       const pool = candidates.find((p) => p.spec.key === users[0]?.pool);
       if (pool === undefined || !request.families.includes(family) || !canShare(service, request, users)) continue;
@@ -186,7 +170,7 @@ export function allocate(service: ServiceSnapshot, world: World): Decision {
 
   const pick = (pool: Pool): Address[] =>
     request.families.flatMap((family) => {
-      const value = nextFree(pool, family, taken[family]);
+      const value = nextFree(pool, family, world.leases);
       return value === undefined ? [] : [{ family, value, text: formatAddress(family, value) }];
     });
   // Prefer a pool that gives every family; PreferDualStack settles for one if none does.

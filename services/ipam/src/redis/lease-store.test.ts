@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
+import type { PoolSnapshot, ServiceSnapshot } from '@berth/contracts';
+import { startRedis, type RigRedis } from '@berth/rig';
+import { allocate, type Lease } from '../allocate/allocate.js';
+import { LeaseIndex } from '../allocate/lease-index.js';
+import { LeaseStore } from './lease-store.js';
+
+const pool: PoolSnapshot = {
+  v: 1,
+  key: 'v6',
+  revision: '1',
+  addresses: ['2001:db8::/116'],
+  mode: 'bgp',
+  autoAssign: true,
+  priority: 0,
+  namespaces: [],
+  avoidBuggyIPs: false,
+};
+const service = (i: number): ServiceSnapshot => ({
+  v: 1,
+  key: `shop/s${i}`,
+  revision: '1',
+  uid: `uid-${i}`,
+  namespace: 'shop',
+  name: `s${i}`,
+  labels: {},
+  annotations: {},
+  ipFamilies: ['IPv6'],
+  ipFamilyPolicy: 'SingleStack',
+  externalTrafficPolicy: 'Cluster',
+  ports: [{ protocol: 'TCP', port: 80 }],
+  ingress: [],
+  deleting: false,
+});
+const leaseOf = (svc: ServiceSnapshot, addresses: string[], sharingKey?: string): Lease => ({
+  serviceUid: svc.uid,
+  service: svc.key,
+  pool: 'v6',
+  mode: 'bgp',
+  addresses,
+  ports: svc.ports,
+  externalTrafficPolicy: 'Cluster',
+  ...(sharingKey === undefined ? {} : { sharingKey }),
+});
+
+/** One ipam replica: decides from its own view of the leases, claims, and on a lost race learns and retries. */
+async function replica(store: LeaseStore, services: readonly ServiceSnapshot[]): Promise<{ lostRaces: number }> {
+  const leases = LeaseIndex.of((await store.all()).values());
+  let lostRaces = 0;
+  for (const svc of services) {
+    for (;;) {
+      const decision = allocate(svc, { pools: [pool], namespaces: new Map(), leases });
+      if (decision.type === 'refused') throw new Error(`${svc.key}: ${decision.message}`);
+      if (leases.get(svc.uid) !== undefined) break;
+      const lease = leaseOf(svc, decision.addresses);
+      const result = await store.claim(lease);
+      if (result.type === 'claimed') leases.set(lease);
+      else if (result.type === 'existing') leases.set(result.lease);
+      else {
+        lostRaces++;
+        const winner = await store.get(result.holder);
+        if (winner !== undefined) leases.set(winner);
+        continue;
+      }
+      break;
+    }
+  }
+  return { lostRaces };
+}
+
+describe('lease store - against a real redis-server', () => {
+  let redis: RigRedis;
+  const clients: Redis[] = [];
+  const connect = () => {
+    const client = new Redis({ host: redis.host, port: redis.port, password: redis.password, maxRetriesPerRequest: 1 });
+    clients.push(client);
+    return client;
+  };
+  before(async () => (redis = await startRedis()));
+  after(async () => {
+    for (const client of clients) client.disconnect();
+    await redis.stop();
+  });
+
+  it('claims atomically, keeps the first lease, refuses a taken address, and releases idempotently', async () => {
+    const store = new LeaseStore(connect(), 'test1:');
+    const [a, b] = [service(1), service(2)];
+    assert.deepEqual(await store.claim(leaseOf(a, ['2001:db8::1'])), { type: 'claimed' });
+    const again = await store.claim(leaseOf(a, ['2001:db8::9']));
+    if (again.type !== 'existing') assert.fail(`expected the first lease to stand, got ${again.type}`);
+    assert.deepEqual(again.lease.addresses, ['2001:db8::1']);
+    assert.deepEqual(await store.claim(leaseOf(b, ['2001:db8::1'])), {
+      type: 'taken',
+      address: '2001:db8::1',
+      holder: 'uid-1',
+    });
+    assert.equal(await store.release('uid-1'), true);
+    assert.equal(await store.release('uid-1'), false);
+    assert.deepEqual(await store.claim(leaseOf(b, ['2001:db8::1'])), { type: 'claimed' });
+    assert.deepEqual([...(await store.all()).keys()], ['uid-2']);
+  });
+
+  it('lets Services share an address only under one sharing key', async () => {
+    const store = new LeaseStore(connect(), 'test2:');
+    assert.equal((await store.claim(leaseOf(service(1), ['2001:db8::5'], 'dns'))).type, 'claimed');
+    assert.equal((await store.claim(leaseOf(service(2), ['2001:db8::5'], 'dns'))).type, 'claimed');
+    assert.equal((await store.claim(leaseOf(service(3), ['2001:db8::5'], 'web'))).type, 'taken');
+    assert.equal((await store.claim(leaseOf(service(4), ['2001:db8::5']))).type, 'taken');
+  });
+
+  it('three replicas racing over 2,000 Services end with 2,000 distinct addresses, checked in Redis', async () => {
+    const services = Array.from({ length: 2000 }, (_, i) => service(i));
+    const orders = fc.sample(fc.shuffledSubarray(services, { minLength: services.length }), { numRuns: 3, seed: 7 });
+    const results = await Promise.all(orders.map((order) => replica(new LeaseStore(connect(), 'race:'), order)));
+    assert.ok(
+      results.some((r) => r.lostRaces > 0),
+      'the replicas really raced',
+    );
+
+    const check = connect();
+    const leases = [...(await new LeaseStore(check, 'race:').all()).values()];
+    assert.equal(leases.length, 2000);
+    const addresses = leases.flatMap((l) => l.addresses);
+    assert.equal(new Set(addresses).size, 2000, 'no address leased twice');
+    for (const address of addresses.slice(0, 50)) assert.equal(await check.hlen(`race:addr:${address}`), 1);
+  });
+});

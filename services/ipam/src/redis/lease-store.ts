@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Lease } from '../allocate/allocate.js';
+
+/** One Lua script, sent by SHA once Redis knows it (EVALSHA, falling back to EVAL). */
+class Script {
+  readonly sha: string;
+  constructor(readonly text: string) {
+    this.sha = createHash('sha1').update(text).digest('hex');
+  }
+  async run(redis: Redis, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return redis.eval(this.text, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+// KEYS[1]: the lease; KEYS[2..]: one hash per address, uid → sharing key ('' for none).
+// ARGV: uid, sharing key, lease JSON. Either the whole lease is written or nothing is.
+const CLAIM = new Script(`
+local existing = redis.call('GET', KEYS[1])
+if existing then return {'existing', existing} end
+for i = 2, #KEYS do
+  local holders = redis.call('HGETALL', KEYS[i])
+  for j = 1, #holders, 2 do
+    if ARGV[2] == '' or holders[j + 1] ~= ARGV[2] then return {'taken', KEYS[i], holders[j]} end
+  end
+end
+for i = 2, #KEYS do redis.call('HSET', KEYS[i], ARGV[1], ARGV[2]) end
+redis.call('SET', KEYS[1], ARGV[3])
+return {'ok'}
+`);
+
+// KEYS[1]: the lease. ARGV: uid, the address key prefix. Releasing twice is a no-op.
+const RELEASE = new Script(`
+local existing = redis.call('GET', KEYS[1])
+if not existing then return 0 end
+for _, address in ipairs(cjson.decode(existing)['addresses']) do
+  local key = ARGV[2] .. address
+  redis.call('HDEL', key, ARGV[1])
+end
+redis.call('DEL', KEYS[1])
+return 1
+`);
+
+export type ClaimResult =
+  | { readonly type: 'claimed' }
+  /** Another replica leased this Service first: its lease stands. */
+  | { readonly type: 'existing'; readonly lease: Lease }
+  /** An address went to another Service meanwhile: decide again with fresh leases. */
+  | { readonly type: 'taken'; readonly address: string; readonly holder: string };
+
+/**
+ * VIP leases in Redis, the source of truth. Keys live under one prefix that ipam alone owns:
+ * `lease:<service UID>` (the lease as JSON) and `addr:<address>` (who holds the address).
+ */
+export class LeaseStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = 'berth:ipam:v1:',
+  ) {}
+
+  private leaseKey(uid: string): string {
+    return `${this.prefix}lease:${uid}`;
+  }
+
+  private addressKey(address: string): string {
+    return `${this.prefix}addr:${address}`;
+  }
+
+  /** Claims a lease atomically; addresses must be in canonical form (as `allocate` gives them). */
+  async claim(lease: Lease): Promise<ClaimResult> {
+    const reply = (await CLAIM.run(
+      this.redis,
+      [this.leaseKey(lease.serviceUid), ...lease.addresses.map((a) => this.addressKey(a))],
+      [lease.serviceUid, lease.sharingKey ?? '', JSON.stringify(lease)],
+    )) as string[];
+    if (reply[0] === 'ok') return { type: 'claimed' };
+    if (reply[0] === 'existing') return { type: 'existing', lease: JSON.parse(reply[1] ?? '{}') as Lease };
+    return { type: 'taken', address: (reply[1] ?? '').slice(this.addressKey('').length), holder: reply[2] ?? '' };
+  }
+
+  /** Frees a Service's addresses; releasing a lease that is gone is not an error. */
+  async release(serviceUid: string): Promise<boolean> {
+    return (await RELEASE.run(this.redis, [this.leaseKey(serviceUid)], [serviceUid, this.addressKey('')])) === 1;
+  }
+
+  /** One Service's lease, if it has one. */
+  async get(serviceUid: string): Promise<Lease | undefined> {
+    const json = await this.redis.get(this.leaseKey(serviceUid));
+    return json === null ? undefined : (JSON.parse(json) as Lease);
+  }
+
+  /** Every lease, by Service UID. */
+  async all(): Promise<Map<string, Lease>> {
+    const leases = new Map<string, Lease>();
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}lease:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length === 0) continue;
+      for (const json of await this.redis.mget(...keys)) {
+        if (json === null) continue;
+        const lease = JSON.parse(json) as Lease;
+        leases.set(lease.serviceUid, lease);
+      }
+    } while (cursor !== '0');
+    return leases;
+  }
+}
