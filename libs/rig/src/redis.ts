@@ -12,6 +12,8 @@ export interface RigRedis {
   readonly password: string;
   readonly env: Record<string, string>;
   readonly process: RigProcess;
+  /** Stops Redis and starts it again on the same port, empty (it keeps nothing on disk). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -38,9 +40,8 @@ export async function startRedis(): Promise<RigRedis> {
   const binary = requireTool('redis-server');
   const dir = makeRigDir('redis');
   const password = secret();
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const config = join(dir, 'redis.conf');
+  const config = join(dir, 'redis.conf');
+  const launch = async (port: number): Promise<RigProcess> => {
     await writeFile(
       config,
       [
@@ -56,16 +57,22 @@ export async function startRedis(): Promise<RigRedis> {
       { mode: 0o600 },
     );
     const server = spawnServer('redis-server', binary, [config], { dir });
+    await waitUntil(
+      server,
+      'answering PING',
+      async () => ((await redisPing(port, password)) ? true : undefined),
+      10_000,
+    );
+    return server;
+  };
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    let server: RigProcess;
     try {
-      await waitUntil(
-        server,
-        'answering PING',
-        async () => ((await redisPing(port, password)) ? true : undefined),
-        10_000,
-      );
+      server = await launch(port);
     } catch (error) {
       // Another process took the port between freePort() and the bind: try another.
-      if (attempt < 3 && (await tail(server.logFile)).includes('Address already in use')) continue;
+      if (attempt < 3 && (await tail(join(dir, 'redis-server.log'))).includes('Address already in use')) continue;
       throw error instanceof RigError ? error : new RigError(String(error), 'RIG_SERVER_DIED');
     }
     const stop = () => stopAndRemove([server], [dir]);
@@ -74,7 +81,13 @@ export async function startRedis(): Promise<RigRedis> {
       port,
       password,
       env: { BERTH_REDIS_URL: `redis://127.0.0.1:${port}`, BERTH_REDIS_PASSWORD: password },
-      process: server,
+      get process() {
+        return server;
+      },
+      async restart() {
+        await server.stop();
+        server = await launch(port);
+      },
       stop,
       [Symbol.asyncDispose]: stop,
     };

@@ -8,3 +8,4 @@ export { startHealthServer } from './health-server.js';
 export type { HealthServer } from './health-server.js';
 export { baseConfig, runService } from './service.js';
 export type { Closer, ServiceContext, ServiceDefinition } from './service.js';
+export { KeyedWorker } from './keyed-worker.js';

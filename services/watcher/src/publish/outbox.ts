@@ -1,5 +1,5 @@
 import type { Logger } from '@berth/runtime';
-import { KeyedWorker } from '../keyed-worker.js';
+import { KeyedWorker } from '@berth/runtime';
 
 /** Where an outbox writes: one snapshot bucket. */
 export interface SnapshotSink<T> {

@@ -1,6 +1,6 @@
 import type { Logger } from '@berth/runtime';
 import type { KubeApi } from '../kube/api.js';
-import { KeyedWorker } from '../keyed-worker.js';
+import { KeyedWorker } from '@berth/runtime';
 
 const RETRY_MS = 1000;
 

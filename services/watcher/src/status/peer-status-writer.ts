@@ -1,7 +1,7 @@
 import type { PeerSessionSnapshot } from '@berth/contracts';
 import type { Logger } from '@berth/runtime';
 import type { KubeApi } from '../kube/api.js';
-import type { KeyedWorker } from '../keyed-worker.js';
+import type { KeyedWorker } from '@berth/runtime';
 import type { BGPPeerObject } from '../snapshots/objects.js';
 import { applyCrdStatus, crdStatusWorker } from './crd-status.js';
 import { decidePeerStatus } from './peer-status.js';

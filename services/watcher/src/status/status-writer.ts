@@ -2,7 +2,7 @@ import type { AllocationSnapshot } from '@berth/contracts';
 import type { Logger } from '@berth/runtime';
 import { KubeApiError, type KubeApi } from '../kube/api.js';
 import { microTime } from '../kube/micro-time.js';
-import { KeyedWorker } from '../keyed-worker.js';
+import { KeyedWorker } from '@berth/runtime';
 import type { ServiceEntry } from '../publish/cluster-state.js';
 import { decideFinalizers, decideStatus, type ServiceEvent, type StatusWrite } from './service-status.js';
 

@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { startBerthProcess, startRedis, type BerthProcess, type RigRedis } from '@berth/rig';
+import { lbService, startTestCluster, WATCHER_MAIN, type TestCluster } from '@berth/watcher/test-cluster';
+
+const IPAM_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'services', 'ipam', 'dist', 'main.js');
+
+describe('addresses end to end - kubectl, watcher, ipam, Redis, NATS', () => {
+  let cluster: TestCluster;
+  let redis: RigRedis;
+  const procs: BerthProcess[] = [];
+  const startIpam = () => {
+    const ipam = startBerthProcess(IPAM_MAIN, { ...cluster.nats.env, ...redis.env });
+    procs.push(ipam);
+    return ipam;
+  };
+
+  /** EXTERNAL-IP of a Service as kubectl prints it, once it is not pending. */
+  const externalIp = async (name: string): Promise<string> => {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const row = (await cluster.kube.kubectl(['get', 'service', '-n', 'shop', name, '--no-headers']))
+        .trim()
+        .split(/\s+/);
+      if (row[3] !== undefined && row[3] !== '<pending>') return row[3];
+      if (Date.now() > deadline) assert.fail(`${name} still has no EXTERNAL-IP: ${row.join(' ')}`);
+      await sleep(50);
+    }
+  };
+
+  before(async () => {
+    [cluster, redis] = await Promise.all([startTestCluster(), startRedis()]);
+    procs.push(startBerthProcess(WATCHER_MAIN, { ...cluster.nats.env, BERTH_KUBECONFIG: cluster.watcherKubeconfig }));
+    startIpam();
+    await cluster.apply({
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'IPPool',
+      metadata: { name: 'public' },
+      spec: { mode: 'bgp', addresses: ['203.0.113.0/30'] },
+    });
+    await Promise.all(procs.map((p) => p.logged('started')));
+  });
+  after(async () => {
+    for (const p of procs) p.child.kill('SIGKILL');
+    await Promise.all([cluster.stop(), redis.stop()]);
+  });
+
+  it('kubectl apply of a Service: EXTERNAL-IP appears, from the pool', async () => {
+    await cluster.apply(lbService('a'));
+    assert.equal(await externalIp('a'), '203.0.113.0');
+    for (const name of ['b', 'c', 'd']) await cluster.apply(lbService(name));
+    assert.deepEqual([await externalIp('b'), await externalIp('c'), await externalIp('d')].sort(), [
+      '203.0.113.1',
+      '203.0.113.2',
+      '203.0.113.3',
+    ]);
+  });
+
+  it('an exhausted pool: the Service says why, with a condition and a Warning Event', async () => {
+    await cluster.apply(lbService('e'));
+    const deadline = Date.now() + 15_000;
+    let condition: { status: string; reason: string; message: string } | undefined;
+    while (condition?.reason !== 'PoolExhausted' && Date.now() < deadline) {
+      await sleep(100);
+      const svc = JSON.parse(await cluster.kube.kubectl(['get', 'service', '-n', 'shop', 'e', '-o', 'json'])) as {
+        status: { conditions?: { type: string; status: string; reason: string; message: string }[] };
+      };
+      condition = svc.status.conditions?.find((c) => c.type === 'berth.dev/AddressAssigned');
+    }
+    assert.equal(condition?.status, 'False');
+    assert.match(condition.message, /no free IPv4 address in pools public/);
+    const events = await cluster.kube.kubectl([
+      'get',
+      'events',
+      '-n',
+      'shop',
+      '--field-selector',
+      'involvedObject.name=e',
+    ]);
+    assert.match(events, /Warning\s+PoolExhausted/);
+  });
+
+  it('deleting a Service frees its address, which the waiting Service then gets', async () => {
+    await cluster.kube.kubectl(['delete', 'service', '-n', 'shop', 'a']);
+    assert.equal(await externalIp('e'), '203.0.113.0');
+  });
+
+  it('Redis emptied by a restart: leases come back, and no address is given twice', async () => {
+    const before = new Map<string, string>();
+    for (const name of ['b', 'c', 'd', 'e']) before.set(name, await externalIp(name));
+    await redis.restart();
+    // A fresh replica, with nothing in Redis, must rebuild from the Services' status.
+    procs[1]?.child.kill('SIGKILL');
+    const fresh = startIpam();
+    await fresh.logged('leasing', 20_000);
+    await cluster.apply({
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'IPPool',
+      metadata: { name: 'more' },
+      spec: { mode: 'bgp', addresses: ['198.51.100.0/30'], priority: 1 },
+    });
+    await cluster.apply(lbService('f'));
+    assert.equal(await externalIp('f'), '198.51.100.0');
+    for (const [name, ip] of before) assert.equal(await externalIp(name), ip, `${name} kept its address`);
+    const { Redis } = await import('ioredis');
+    const client = new Redis({ host: redis.host, port: redis.port, password: redis.password });
+    const leases = await client.keys('berth:ipam:v1:lease:*');
+    client.disconnect();
+    assert.equal(leases.length, 5, 'b, c, d, e restored and f leased');
+  });
+});

@@ -1,0 +1,16 @@
+import { busConfig } from '@berth/bus';
+import { env } from '@berth/runtime';
+
+export const ipamConfig = {
+  healthPort: env.port('BERTH_HEALTH_PORT', 9102),
+  ...busConfig,
+  /** `redis://host:port` or, for TLS, `rediss://host:port`. */
+  redisUrl: env.string('BERTH_REDIS_URL', 'redis://127.0.0.1:6379'),
+  redisUsername: env.optionalString('BERTH_REDIS_USERNAME'),
+  redisPassword: env.optionalString('BERTH_REDIS_PASSWORD'),
+  redisTlsCa: env.file('BERTH_REDIS_TLS_CA'),
+  redisTlsCert: env.file('BERTH_REDIS_TLS_CERT'),
+  redisTlsKey: env.file('BERTH_REDIS_TLS_KEY'),
+  /** Every key ipam writes starts with this; ipam owns everything under it. */
+  redisPrefix: env.string('BERTH_REDIS_PREFIX', 'berth:ipam:v1:'),
+} as const;

@@ -1,0 +1,249 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { AllocationSnapshot, PoolSnapshot, ServiceSnapshot } from '@berth/contracts';
+import type { Bus } from '@berth/bus';
+import { KeyedWorker, type Logger } from '@berth/runtime';
+import { formatAddress, parseAddress, parseEntry, rangeContains } from '@berth/ipnet';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { allocate, type Decision, type Lease } from './allocate/allocate.js';
+import { LeaseIndex } from './allocate/lease-index.js';
+import { Annotations } from './allocate/request.js';
+import type { LeaseStore } from './redis/lease-store.js';
+
+/** Where allocations go: the allocations bucket. */
+export interface AllocationSink {
+  put(snapshot: AllocationSnapshot): Promise<unknown>;
+  delete(key: string): Promise<void>;
+}
+
+const RETRY_MS = 1000;
+const MAX_RACES = 20;
+
+/**
+ * ipam's shell: follows Services, pools and namespaces, decides with `allocate`, makes each lease
+ * real with one atomic claim in Redis, and publishes the outcome. Every replica runs the same
+ * loop; Redis decides races. Nothing is leased before start() has restored what Redis lost.
+ */
+export class Ipam {
+  readonly #services = new Map<string, ServiceSnapshot>();
+  readonly #pools = new Map<string, PoolSnapshot>();
+  readonly #namespaces = new Map<string, Readonly<Record<string, string>>>();
+  readonly #leases = new LeaseIndex();
+  readonly #uidOfKey = new Map<string, string>();
+  readonly #published = new Map<string, string>();
+  /** Services last refused: a released address may now fit them. */
+  readonly #refusedKeys = new Set<string>();
+  readonly #worker: KeyedWorker;
+  #started = false;
+  readonly #granted: Counter<'pool'>;
+  readonly #refused: Counter<'reason'>;
+  readonly #latency: Histogram;
+
+  constructor(
+    private readonly store: LeaseStore,
+    private readonly allocations: AllocationSink,
+    private readonly bus: Pick<Bus, 'publishEvent'>,
+    private readonly logger: Logger,
+    registry: Registry,
+    private readonly source: string,
+  ) {
+    this.#worker = new KeyedWorker((key) => this.reconcile(key), {
+      concurrency: 32,
+      retryMs: RETRY_MS,
+      active: () => this.#started,
+      onError: (key, error) => {
+        this.logger.warn({ service: key, err: error }, 'could not lease; will retry');
+        return 'retry';
+      },
+    });
+    this.#granted = new Counter({
+      name: 'berth_ipam_leases_granted_total',
+      help: 'Leases granted, by pool',
+      labelNames: ['pool'],
+      registers: [registry],
+    });
+    this.#refused = new Counter({
+      name: 'berth_ipam_leases_refused_total',
+      help: 'Services refused an address, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.#latency = new Histogram({
+      name: 'berth_ipam_lease_duration_seconds',
+      help: 'Time to decide and claim one new lease in Redis',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    });
+  }
+
+  service(key: string, snapshot: ServiceSnapshot | undefined): void {
+    if (snapshot === undefined) this.#services.delete(key);
+    else this.#services.set(key, snapshot);
+    this.#worker.touch(key);
+  }
+
+  /** A pool or namespace changed: refused Services may now fit (leases never move). */
+  pool(key: string, snapshot: PoolSnapshot | undefined): void {
+    if (snapshot === undefined) this.#pools.delete(key);
+    else this.#pools.set(key, snapshot);
+    this.#worker.touchAll(this.#services.keys());
+  }
+
+  namespace(key: string, labels: Readonly<Record<string, string>> | undefined): void {
+    if (labels === undefined) this.#namespaces.delete(key);
+    else this.#namespaces.set(key, labels);
+    this.#worker.touchAll(this.#services.keys());
+  }
+
+  /**
+   * Loads the leases and restores any Redis lost, then starts leasing. Call once the first full
+   * state of Services, pools and namespaces has been read from the bus.
+   */
+  async start(): Promise<void> {
+    for (const lease of (await this.store.all()).values()) this.#leases.set(lease);
+    await this.restore();
+    this.#started = true;
+    this.#worker.touchAll(this.#services.keys());
+  }
+
+  /**
+   * Puts back into Redis every lease this replica knows and every address already in a Service's
+   * status, so an emptied Redis never hands those addresses to someone else.
+   */
+  async restore(): Promise<void> {
+    let restored = 0;
+    for (const lease of [...this.#leases.values()]) if ((await this.store.claim(lease)).type === 'claimed') restored++;
+    for (const svc of this.#services.values()) {
+      if (svc.ingress.length === 0 || svc.deleting || this.#leases.get(svc.uid) !== undefined) continue;
+      const lease = this.leaseOf(svc, this.poolHolding(svc.ingress), svc.ingress);
+      const result = await this.store.claim(lease);
+      if (result.type === 'claimed') restored++;
+      if (result.type !== 'taken') this.#leases.set(result.type === 'existing' ? result.lease : lease);
+      else
+        this.logger.error(
+          { service: svc.key, vip: svc.ingress, holder: result.holder },
+          'address in status is leased to another Service',
+        );
+    }
+    if (restored > 0) this.logger.warn({ restored }, 'restored leases Redis did not have');
+  }
+
+  stop(): void {
+    this.#worker.stop();
+  }
+
+  private async reconcile(key: string): Promise<void> {
+    const svc = this.#services.get(key);
+    const knownUid = this.#uidOfKey.get(key);
+    if (knownUid !== undefined && knownUid !== svc?.uid) await this.release(key, knownUid);
+    if (svc === undefined || svc.deleting) {
+      if (svc !== undefined) await this.release(key, svc.uid);
+      this.#published.delete(key);
+      this.#refusedKeys.delete(key);
+      await this.allocations.delete(key);
+      return;
+    }
+    this.#uidOfKey.set(key, svc.uid);
+    const started = performance.now();
+    let decision: Decision = allocate(svc, this.world());
+    for (let race = 0; decision.type === 'assigned' && this.#leases.get(svc.uid) === undefined; race++) {
+      if (race === MAX_RACES) throw new Error(`lost ${MAX_RACES} races for an address in a row`);
+      const lease = this.leaseOf(svc, decision.pool, decision.addresses, decision.mode);
+      const result = await this.store.claim(lease);
+      if (result.type === 'taken') {
+        const winner = await this.store.get(result.holder);
+        if (winner !== undefined) this.#leases.set(winner);
+        decision = allocate(svc, this.world());
+        continue;
+      }
+      this.#leases.set(result.type === 'existing' ? result.lease : lease);
+      if (result.type === 'claimed') {
+        this.#latency.observe((performance.now() - started) / 1000);
+        this.#granted.inc({ pool: decision.pool });
+        this.logger.info({ service: key, vip: decision.addresses, pool: decision.pool }, 'leased');
+        for (const vip of decision.addresses) await this.event('vipAssigned', vip, svc, decision.pool);
+      }
+      decision = allocate(svc, this.world());
+    }
+    if (decision.type === 'assigned') this.#refusedKeys.delete(key);
+    else if (!this.#refusedKeys.has(key)) {
+      this.#refusedKeys.add(key);
+      this.#refused.inc({ reason: decision.reason });
+      this.logger.info({ service: key, reason: decision.reason, message: decision.message }, 'no address');
+    }
+    await this.publish(key, svc.uid, decision);
+  }
+
+  private async release(key: string, uid: string): Promise<void> {
+    const lease = this.#leases.get(uid);
+    await this.store.release(uid);
+    this.#leases.delete(uid);
+    this.#uidOfKey.delete(key);
+    if (lease === undefined) return;
+    this.logger.info({ service: key, vip: lease.addresses }, 'released');
+    this.#worker.touchAll(this.#refusedKeys);
+    for (const vip of lease.addresses) {
+      await this.event('vipReleased', vip, { key: lease.service, uid }, lease.pool);
+    }
+  }
+
+  private async publish(key: string, serviceUid: string, result: Decision): Promise<void> {
+    const content = { v: 1 as const, key, serviceUid, result };
+    const json = JSON.stringify(content);
+    if (this.#published.get(key) === json) return;
+    const revision = createHash('sha256').update(json).digest('base64url').slice(0, 16);
+    await this.allocations.put({ v: 1, key, revision, serviceUid, result });
+    this.#published.set(key, json);
+  }
+
+  private event(name: 'vipAssigned' | 'vipReleased', vip: string, svc: { key: string; uid: string }, pool: string) {
+    const { family, value } = parseAddress(vip);
+    const address = formatAddress(family, value);
+    return this.bus.publishEvent(name, {
+      specversion: '1.0',
+      id: randomUUID(),
+      source: this.source,
+      type: name === 'vipAssigned' ? 'dev.berth.vip.assigned.v1' : 'dev.berth.vip.released.v1',
+      time: new Date().toISOString(),
+      datacontenttype: 'application/json',
+      subject: address,
+      data: { vip: address, service: svc.key, serviceUid: svc.uid, pool },
+    });
+  }
+
+  private world() {
+    return { pools: [...this.#pools.values()], namespaces: this.#namespaces, leases: this.#leases };
+  }
+
+  /** The pool whose ranges hold all these addresses, or '' when none does. */
+  private poolHolding(addresses: readonly string[]): string {
+    const pool = [...this.#pools.values()].find((p) => {
+      const ranges = p.addresses.map(parseEntry);
+      return addresses.every((a) => {
+        const { family, value } = parseAddress(a);
+        return ranges.some((r) => rangeContains(r, family, value));
+      });
+    });
+    return pool?.key ?? '';
+  }
+
+  private leaseOf(svc: ServiceSnapshot, pool: string, addresses: readonly string[], mode?: 'bgp' | 'layer2'): Lease {
+    const sharingKey = Annotations.sharingKey
+      .map((a) => svc.annotations[a])
+      .find((v) => v !== undefined)
+      ?.trim();
+    return {
+      serviceUid: svc.uid,
+      service: svc.key,
+      pool,
+      mode: mode ?? this.#pools.get(pool)?.mode ?? 'bgp',
+      addresses: addresses.map((a) => {
+        const { family, value } = parseAddress(a);
+        return formatAddress(family, value);
+      }),
+      ...(sharingKey === undefined || sharingKey === '' ? {} : { sharingKey }),
+      ports: svc.ports,
+      externalTrafficPolicy: svc.externalTrafficPolicy,
+      ...(svc.selector === undefined ? {} : { selector: svc.selector }),
+    };
+  }
+}
