@@ -53,7 +53,10 @@ async function up(withServices: boolean): Promise<void> {
     'The environment for Berth processes:',
     ...Object.entries(env).map(([k, v]) => `  export ${k}=${v}`),
     '',
-    withServices ? 'The watcher publishes the cluster on the bus; nothing assigns addresses until ipam lands.' : '',
+    withServices
+      ? 'Apply an IPPool and a LoadBalancer Service with loadBalancerClass berth.dev/lb: it gets an EXTERNAL-IP.\n' +
+        'Routes and ARP/NDP answers come with route-publisher and node-agent.'
+      : '',
     'Ctrl-C stops everything.',
   ];
   process.stderr.write(`${lines.join('\n')}\n`);
