@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import type { AllocationSnapshot, ServiceSnapshot } from '@berth/contracts';
+import { Buckets, connectBus, type Bus } from '@berth/bus';
+import { createLogger } from '@berth/runtime';
+import { startBerthProcess, startNats, startRedis, type BerthProcess, type RigNats, type RigRedis } from '@berth/rig';
+
+const IPAM_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'services', 'ipam', 'dist', 'main.js');
+const SERVICES = 2000;
+
+const service = (i: number): ServiceSnapshot => ({
+  v: 1,
+  key: `load/s${i}`,
+  revision: '1',
+  uid: `uid-${i}`,
+  namespace: 'load',
+  name: `s${i}`,
+  labels: {},
+  annotations: {},
+  ipFamilies: ['IPv6'],
+  ipFamilyPolicy: 'SingleStack',
+  externalTrafficPolicy: 'Cluster',
+  ports: [{ protocol: 'TCP', port: 80 }],
+  ingress: [],
+  deleting: false,
+});
+
+describe('ipam - three replicas against real NATS and Redis', () => {
+  let nats: RigNats;
+  let redis: RigRedis;
+  let bus: Bus;
+  const replicas: BerthProcess[] = [];
+  const allocations = new Map<string, AllocationSnapshot>();
+  const abort = new AbortController();
+
+  before(async () => {
+    [nats, redis] = await Promise.all([startNats(), startRedis()]);
+    bus = await connectBus(
+      { natsServers: [nats.url], natsUser: nats.user, natsPassword: nats.password },
+      { name: 'test', logger: createLogger('test', 'silent') },
+    );
+    const pools = await bus.bucket(Buckets.pools);
+    await pools.put({
+      v: 1,
+      key: 'v6',
+      revision: '1',
+      addresses: ['2001:db8::/116'],
+      mode: 'bgp',
+      autoAssign: true,
+      priority: 0,
+      namespaces: [],
+      avoidBuggyIPs: false,
+    });
+    const watch = await bus.bucket(Buckets.allocations);
+    void (async () => {
+      for await (const change of watch.watch(abort.signal))
+        if (change.type === 'put') allocations.set(change.key, change.value);
+    })();
+    for (let r = 0; r < 3; r++) replicas.push(startBerthProcess(IPAM_MAIN, { ...nats.env, ...redis.env }));
+    await Promise.all(replicas.map((r) => r.logged('leasing')));
+  });
+  after(async () => {
+    abort.abort();
+    for (const r of replicas) r.child.kill('SIGKILL');
+    await bus.close();
+    await Promise.all([nats.stop(), redis.stop()]);
+  });
+
+  it('2,000 Services arriving at once end with 2,000 distinct addresses, on the bus and in Redis', async () => {
+    const services = await bus.bucket(Buckets.services);
+    await Promise.all(Array.from({ length: SERVICES }, (_, i) => services.put(service(i))));
+    const deadline = Date.now() + 120_000;
+    while ([...allocations.values()].filter((a) => a.result.type === 'assigned').length < SERVICES) {
+      if (Date.now() > deadline) assert.fail(`only ${allocations.size} allocations after 2 minutes`);
+      await sleep(100);
+    }
+    const onBus = [...allocations.values()].flatMap((a) => (a.result.type === 'assigned' ? a.result.addresses : []));
+    assert.equal(new Set(onBus).size, SERVICES, 'distinct on the bus');
+    const client = new Redis({ host: redis.host, port: redis.port, password: redis.password });
+    const leaseKeys = await client.keys('berth:ipam:v1:lease:*');
+    const addressKeys = await client.keys('berth:ipam:v1:addr:*');
+    client.disconnect();
+    assert.equal(leaseKeys.length, SERVICES);
+    assert.equal(addressKeys.length, SERVICES, 'distinct in Redis');
+    const granted = await Promise.all(
+      replicas.map(async (r) => {
+        const { port } = (await r.logged('health server listening')) as { port: number };
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        return Number(/^berth_ipam_leases_granted_total\{pool="v6"[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+      }),
+    );
+    assert.equal(
+      granted.reduce((a, b) => a + b, 0),
+      SERVICES,
+      `each lease granted once across replicas (${granted.join(' + ')})`,
+    );
+  });
+
+  it('while Redis is down: unready, leases nothing, and catches up when it is back', async () => {
+    await redis.process.stop();
+    const { port } = (await replicas[0]?.logged('health server listening')) as { port: number };
+    const deadline = Date.now() + 10_000;
+    let ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    while (ready.status === 200 && Date.now() < deadline) {
+      await sleep(50);
+      ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    }
+    assert.match(await ready.text(), /redis: /);
+    await (await bus.bucket(Buckets.services)).put(service(SERVICES));
+    await sleep(1500);
+    assert.equal(allocations.has(`load/s${SERVICES}`), false, 'nothing leased without Redis');
+    await redis.restart();
+    const until = Date.now() + 20_000;
+    while (allocations.get(`load/s${SERVICES}`)?.result.type !== 'assigned') {
+      if (Date.now() > until) assert.fail('no lease after Redis came back');
+      await sleep(100);
+    }
+    const address = allocations.get(`load/s${SERVICES}`);
+    const others = new Set(
+      [...allocations.entries()]
+        .filter(([k]) => k !== `load/s${SERVICES}`)
+        .flatMap(([, a]) => (a.result.type === 'assigned' ? a.result.addresses : [])),
+    );
+    assert.ok(
+      address?.result.type === 'assigned' && !others.has(address.result.addresses[0] ?? ''),
+      'a fresh address, not one of the 2,000',
+    );
+  });
+});
