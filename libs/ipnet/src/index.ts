@@ -80,3 +80,37 @@ export function buggyCount(range: AddressRange): bigint {
   const upTo = (n: bigint, r: bigint) => (n < r ? 0n : (n - r) / 256n + 1n);
   return [0n, 255n].reduce((sum, r) => sum + upTo(range.last, r) - upTo(range.first - 1n, r), 0n);
 }
+
+/** Addresses of one family in a pool: how many there are, how many are leased, how many are free. */
+export interface FamilyUsage {
+  readonly total: bigint;
+  readonly inUse: number;
+  readonly free: bigint;
+}
+
+/**
+ * Usage per family of a pool's entries, given the addresses leased from it. An address counts
+ * once however many Services share it, and only when inside the entries; with `avoidBuggyIPs`,
+ * IPv4 addresses ending in .0 and .255 are not counted as available.
+ */
+export function poolUsage(
+  entries: readonly string[],
+  avoidBuggyIPs: boolean,
+  leased: Iterable<string>,
+): Partial<Record<Family, FamilyUsage>> {
+  const ranges = entries.map(parseEntry);
+  const inUse: Record<Family, Set<bigint>> = { IPv4: new Set(), IPv6: new Set() };
+  for (const address of leased) {
+    const { family, value } = parseAddress(address);
+    if (ranges.some((r) => rangeContains(r, family, value))) inUse[family].add(value);
+  }
+  const usage: Partial<Record<Family, FamilyUsage>> = {};
+  for (const family of ['IPv4', 'IPv6'] as const) {
+    const own = ranges.filter((r) => r.family === family);
+    if (own.length === 0) continue;
+    const skipped = avoidBuggyIPs ? own.reduce((n, r) => n + buggyCount(r), 0n) : 0n;
+    const total = own.reduce((n, r) => n + rangeSize(r), 0n) - skipped;
+    usage[family] = { total, inUse: inUse[family].size, free: total - BigInt(inUse[family].size) };
+  }
+  return usage;
+}

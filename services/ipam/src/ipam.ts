@@ -2,8 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { AllocationSnapshot, PoolSnapshot, ServiceSnapshot } from '@berth/contracts';
 import type { Bus } from '@berth/bus';
 import { KeyedWorker, type Logger } from '@berth/runtime';
-import { formatAddress, parseAddress, parseEntry, rangeContains } from '@berth/ipnet';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { formatAddress, parseAddress, parseEntry, poolUsage, rangeContains } from '@berth/ipnet';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { allocate, type Decision, type Lease } from './allocate/allocate.js';
 import { LeaseIndex } from './allocate/lease-index.js';
 import { Annotations } from './allocate/request.js';
@@ -73,6 +73,35 @@ export class Ipam {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     });
+    // Pool usage, computed when scraped from the pools and the leases this replica knows.
+    const usageGauge = (
+      name: string,
+      help: string,
+      pick: (u: { total: bigint; inUse: number; free: bigint }) => number,
+    ) => {
+      const pools = this.#pools;
+      const leasedFrom = (pool: string) =>
+        [...this.#leases.values()].filter((l) => l.pool === pool).flatMap((l) => l.addresses);
+      return new Gauge({
+        name,
+        help,
+        labelNames: ['pool', 'family'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const pool of pools.values()) {
+            for (const [family, usage] of Object.entries(
+              poolUsage(pool.addresses, pool.avoidBuggyIPs, leasedFrom(pool.key)),
+            )) {
+              this.set({ pool: pool.key, family }, pick(usage));
+            }
+          }
+        },
+      });
+    };
+    usageGauge('berth_ipam_pool_addresses', 'Addresses a pool can lease, by family', (u) => Number(u.total));
+    usageGauge('berth_ipam_pool_addresses_in_use', 'Addresses leased from a pool, by family', (u) => u.inUse);
+    usageGauge('berth_ipam_pool_addresses_free', 'Addresses a pool can still lease, by family', (u) => Number(u.free));
   }
 
   service(key: string, snapshot: ServiceSnapshot | undefined): void {

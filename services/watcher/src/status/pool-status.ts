@@ -1,15 +1,5 @@
 import type { AllocationSnapshot } from '@berth/contracts';
-import {
-  AddressError,
-  buggyCount,
-  parseAddress,
-  parseEntry,
-  rangeContains,
-  rangeSize,
-  rangesOverlap,
-  type AddressRange,
-  type Family,
-} from '@berth/ipnet';
+import { AddressError, parseEntry, poolUsage as addressUsage, rangesOverlap, type AddressRange } from '@berth/ipnet';
 import type { Condition, FamilyUsage, IPPoolObject } from '../snapshots/objects.js';
 
 export const VALID_CONDITION = 'Valid';
@@ -52,34 +42,18 @@ function problem(pool: IPPoolObject, others: readonly IPPoolObject[]): { reason:
   return undefined;
 }
 
-/**
- * Addresses total, leased and free per family. A shared VIP counts once; a lease left outside the
- * pool's ranges (after an edit) is not counted as in use here.
- */
+/** Addresses total, leased and free per family, as IPPool status spells them. */
 export function poolUsage(pool: IPPoolObject, leased: Iterable<string>): { ipv4?: FamilyUsage; ipv6?: FamilyUsage } {
-  const own = ranges(pool);
-  const usage: { ipv4?: FamilyUsage; ipv6?: FamilyUsage } = {};
-  const inUse = new Map<Family, Set<bigint>>([
-    ['IPv4', new Set()],
-    ['IPv6', new Set()],
-  ]);
-  for (const address of leased) {
-    const { family, value } = parseAddress(address);
-    if (own.some((r) => rangeContains(r, family, value))) inUse.get(family)?.add(value);
-  }
-  for (const family of ['IPv4', 'IPv6'] as const) {
-    const mine = own.filter((r) => r.family === family);
-    if (mine.length === 0) continue;
-    const skipped = pool.spec.avoidBuggyIPs === true ? mine.reduce((n, r) => n + buggyCount(r), 0n) : 0n;
-    const total = mine.reduce((n, r) => n + rangeSize(r), 0n) - skipped;
-    const used = inUse.get(family)?.size ?? 0;
-    usage[family === 'IPv4' ? 'ipv4' : 'ipv6'] = {
-      total: String(total),
-      inUse: used,
-      free: String(total - BigInt(used)),
-    };
-  }
-  return usage;
+  const usage = addressUsage(pool.spec.addresses, pool.spec.avoidBuggyIPs === true, leased);
+  const render = (u: { total: bigint; inUse: number; free: bigint }): FamilyUsage => ({
+    total: String(u.total),
+    inUse: u.inUse,
+    free: String(u.free),
+  });
+  return {
+    ...(usage.IPv4 === undefined ? {} : { ipv4: render(usage.IPv4) }),
+    ...(usage.IPv6 === undefined ? {} : { ipv6: render(usage.IPv6) }),
+  };
 }
 
 /**
