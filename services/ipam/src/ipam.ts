@@ -177,8 +177,18 @@ export class Ipam {
     for (let race = 0; decision.type === 'assigned' && this.#leases.get(svc.uid) === undefined; race++) {
       if (race === MAX_RACES) throw new Error(`lost ${MAX_RACES} races for an address in a row`);
       const lease = this.leaseOf(svc, decision.pool, decision.addresses, decision.mode);
-      const result = await this.store.claim(lease);
+      // Reserve the addresses while the claim is in flight, so this replica's other decisions
+      // running at the same time do not all pick them and lose the race to each other.
+      this.#leases.set(lease);
+      let result: Awaited<ReturnType<LeaseStore['claim']>>;
+      try {
+        result = await this.store.claim(lease);
+      } catch (error) {
+        this.#leases.delete(svc.uid);
+        throw error;
+      }
       if (result.type === 'taken') {
+        this.#leases.delete(svc.uid);
         const winner = await this.store.get(result.holder);
         if (winner !== undefined) this.#leases.set(winner);
         decision = allocate(svc, this.world());
