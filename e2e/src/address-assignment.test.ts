@@ -111,4 +111,44 @@ describe('addresses end to end - kubectl, watcher, ipam, Redis, NATS', () => {
     client.disconnect();
     assert.equal(leases.length, 5, 'b, c, d, e restored and f leased');
   });
+
+  it('a pool edit never moves a Service: the lease stays, and Service and pool both say so', async () => {
+    const before = new Map([
+      ['c', await externalIp('c')],
+      ['d', await externalIp('d')],
+    ]);
+    // public shrinks from 203.0.113.0/30 to /31: .2 and .3 are no longer inside it.
+    await cluster.apply({
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'IPPool',
+      metadata: { name: 'public' },
+      spec: { mode: 'bgp', addresses: ['203.0.113.0/31'] },
+    });
+    const outside = [...before].filter(([, ip]) => ip === '203.0.113.2' || ip === '203.0.113.3').map(([name]) => name);
+    assert.equal(outside.length, 2);
+    const deadline = Date.now() + 15_000;
+    const reasonOf = async (name: string) => {
+      const svc = JSON.parse(await cluster.kube.kubectl(['get', 'service', '-n', 'shop', name, '-o', 'json'])) as {
+        status: { conditions?: { type: string; reason: string }[] };
+      };
+      return svc.status.conditions?.find((c) => c.type === 'berth.dev/AddressAssigned')?.reason;
+    };
+    for (const name of outside) {
+      while ((await reasonOf(name)) !== 'AssignedOutsidePool') {
+        if (Date.now() > deadline) assert.fail(`${name} does not say its address is outside the pool`);
+        await sleep(100);
+      }
+      assert.equal(await externalIp(name), before.get(name), `${name} kept its address`);
+    }
+    let poolCondition: { status: string; message: string } | undefined;
+    while (poolCondition?.status !== 'True') {
+      if (Date.now() > deadline) assert.fail('the pool does not say leases are outside it');
+      await sleep(100);
+      const pool = JSON.parse(await cluster.kube.kubectl(['get', 'ippool', 'public', '-o', 'json'])) as {
+        status?: { conditions?: { type: string; status: string; message: string }[] };
+      };
+      poolCondition = pool.status?.conditions?.find((c) => c.type === 'LeasesOutside');
+    }
+    for (const name of outside) assert.match(poolCondition.message, new RegExp(`shop/${name} \\(`));
+  });
 });

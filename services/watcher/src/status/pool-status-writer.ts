@@ -11,6 +11,8 @@ export class PoolStatusWriter {
   /** pool → allocation key → the addresses it leases from that pool. */
   readonly #leases = new Map<string, Map<string, readonly string[]>>();
   readonly #poolOf = new Map<string, string>();
+  /** pool → allocation key → `service (addresses)`, for leases an edit left outside the pool. */
+  readonly #outside = new Map<string, Map<string, string>>();
   readonly #worker: KeyedWorker;
 
   constructor(
@@ -26,6 +28,7 @@ export class PoolStatusWriter {
     const before = this.#poolOf.get(key);
     if (before !== undefined) {
       this.#leases.get(before)?.delete(key);
+      this.#outside.get(before)?.delete(key);
       this.#poolOf.delete(key);
       this.#worker.touch(before);
     }
@@ -34,6 +37,11 @@ export class PoolStatusWriter {
       let leases = this.#leases.get(pool);
       if (leases === undefined) this.#leases.set(pool, (leases = new Map<string, readonly string[]>()));
       leases.set(key, addresses);
+      if (allocation.result.outsidePool === true) {
+        let outside = this.#outside.get(pool);
+        if (outside === undefined) this.#outside.set(pool, (outside = new Map<string, string>()));
+        outside.set(key, `${key} (${addresses.join(', ')})`);
+      }
       this.#poolOf.set(key, pool);
       this.#worker.touch(pool);
     }
@@ -53,7 +61,8 @@ export class PoolStatusWriter {
     const pool = pools.get(name);
     if (pool === undefined) return;
     const leased = [...(this.#leases.get(name)?.values() ?? [])].flat();
-    const write = decidePoolStatus(pool, [...pools.values()], leased, new Date());
+    const outside = [...(this.#outside.get(name)?.values() ?? [])];
+    const write = decidePoolStatus(pool, [...pools.values()], leased, outside, new Date());
     if (write === undefined) return;
     await applyCrdStatus(
       this.api,
@@ -61,11 +70,11 @@ export class PoolStatusWriter {
       {
         ...(write.ipv4 === undefined ? {} : { ipv4: write.ipv4 }),
         ...(write.ipv6 === undefined ? {} : { ipv6: write.ipv6 }),
-        conditions: [write.condition],
+        conditions: write.conditions,
       },
     );
     this.logger.info(
-      { pool: name, valid: write.condition.status, reason: write.condition.reason },
+      { pool: name, conditions: write.conditions.map((c) => `${c.type}=${c.status}`) },
       'IPPool status written',
     );
   }

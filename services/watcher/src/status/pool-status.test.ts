@@ -47,22 +47,37 @@ describe('pool status - usage and validity', () => {
     const c = pool('c', ['2001:db8::/64']);
     const all = [a, b, c];
     assert.deepEqual(
-      decidePoolStatus(a, all, [], now)?.condition.message,
+      decidePoolStatus(a, all, [], [], now)?.conditions[0]?.message,
       '203.0.113.0/24 overlaps 203.0.113.128/25 of pool b',
     );
     assert.deepEqual(
-      decidePoolStatus(b, all, [], now)?.condition.message,
+      decidePoolStatus(b, all, [], [], now)?.conditions[0]?.message,
       '203.0.113.128/25 overlaps 203.0.113.0/24 of pool a',
     );
-    assert.deepEqual(decidePoolStatus(c, all, [], now)?.condition.status, 'True');
+    assert.deepEqual(decidePoolStatus(c, all, [], [], now)?.conditions[0]?.status, 'True');
+  });
+
+  it('says which leases an edit left outside the pool, and stops saying it when they are gone', () => {
+    const p = pool('p', ['203.0.113.0/30']);
+    const kept = decidePoolStatus(p, [p], [], ['shop/web (192.0.2.9)'], now);
+    assert.ok(kept);
+    assert.deepEqual(
+      kept.conditions.map((c) => [c.type, c.status, c.reason]),
+      [
+        ['Valid', 'True', 'Valid'],
+        ['LeasesOutside', 'True', 'LeasesKept'],
+      ],
+    );
+    assert.match(kept.conditions[1]?.message ?? '', /shop\/web \(192\.0\.2\.9\)/);
+    assert.equal(decidePoolStatus(p, [p], [], [], now)?.conditions[1]?.status, 'False');
   });
 
   it('writes nothing when the status already says it all', () => {
     const p = pool('p', ['203.0.113.0/30']);
-    const write = decidePoolStatus(p, [p], ['203.0.113.1'], now);
+    const write = decidePoolStatus(p, [p], ['203.0.113.1'], [], now);
     assert.ok(write);
-    const settled = { ...p, status: { ipv4: write.ipv4, conditions: [write.condition] } } as IPPoolObject;
-    assert.equal(decidePoolStatus(settled, [settled], ['203.0.113.1'], now), undefined);
-    assert.equal(decidePoolStatus(settled, [settled], ['203.0.113.2', '203.0.113.1'], now)?.ipv4?.inUse, 2);
+    const settled = { ...p, status: { ipv4: write.ipv4, conditions: write.conditions } } as IPPoolObject;
+    assert.equal(decidePoolStatus(settled, [settled], ['203.0.113.1'], [], now), undefined);
+    assert.equal(decidePoolStatus(settled, [settled], ['203.0.113.2', '203.0.113.1'], [], now)?.ipv4?.inUse, 2);
   });
 });

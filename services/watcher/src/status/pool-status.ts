@@ -3,12 +3,14 @@ import { AddressError, parseEntry, poolUsage as addressUsage, rangesOverlap, typ
 import type { Condition, FamilyUsage, IPPoolObject } from '../snapshots/objects.js';
 
 export const VALID_CONDITION = 'Valid';
+/** True while leases that name the pool sit outside its addresses (kept after an edit). */
+export const OUTSIDE_CONDITION = 'LeasesOutside';
 
 /** Berth's fields of an IPPool's status. */
 export interface PoolStatusWrite {
   ipv4?: FamilyUsage;
   ipv6?: FamilyUsage;
-  condition: Condition;
+  conditions: Condition[];
 }
 
 function ranges(pool: IPPoolObject): AddressRange[] {
@@ -64,28 +66,51 @@ export function decidePoolStatus(
   pool: IPPoolObject,
   others: readonly IPPoolObject[],
   leased: Iterable<string>,
+  /** Leases that name this pool but an edit left outside its addresses: `service (addresses)`. */
+  outside: readonly string[],
   now: Date,
 ): PoolStatusWrite | undefined {
   const trouble = problem(pool, others);
   const usage = trouble?.reason === 'Malformed' ? {} : poolUsage(pool, leased);
-  const wanted =
-    trouble === undefined
-      ? { status: 'True' as const, reason: 'Valid', message: 'the pool’s addresses can be leased' }
-      : { status: 'False' as const, ...trouble };
-  const current = pool.status?.conditions?.find((c) => c.type === VALID_CONDITION);
-  const sameCondition =
-    current?.status === wanted.status && current.reason === wanted.reason && current.message === wanted.message;
+  const wanted = [
+    {
+      type: VALID_CONDITION,
+      ...(trouble === undefined
+        ? { status: 'True' as const, reason: 'Valid', message: 'the pool’s addresses can be leased' }
+        : { status: 'False' as const, ...trouble }),
+    },
+    {
+      type: OUTSIDE_CONDITION,
+      ...(outside.length === 0
+        ? { status: 'False' as const, reason: 'NoneOutside', message: 'every lease is inside the pool’s addresses' }
+        : {
+            status: 'True' as const,
+            reason: 'LeasesKept',
+            message: `kept, though no longer inside the pool’s addresses: ${[...outside].sort().join(', ')}`.slice(
+              0,
+              1024,
+            ),
+          }),
+    },
+  ];
+  const current = pool.status?.conditions ?? [];
+  const same = wanted.every((w) => {
+    const c = current.find((x) => x.type === w.type);
+    return c?.status === w.status && c.reason === w.reason && c.message === w.message;
+  });
   const sameUsage = JSON.stringify([pool.status?.ipv4, pool.status?.ipv6]) === JSON.stringify([usage.ipv4, usage.ipv6]);
-  if (sameCondition && sameUsage) return undefined;
+  if (same && sameUsage) return undefined;
+  const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z');
   return {
     ...usage,
-    condition: {
-      type: VALID_CONDITION,
-      ...wanted,
-      lastTransitionTime:
-        current?.status === wanted.status ? current.lastTransitionTime : now.toISOString().replace(/\.\d+Z$/, 'Z'),
-      ...(pool.metadata.generation === undefined ? {} : { observedGeneration: pool.metadata.generation }),
-    },
+    conditions: wanted.map((w) => {
+      const c = current.find((x) => x.type === w.type);
+      return {
+        ...w,
+        lastTransitionTime: c?.status === w.status ? c.lastTransitionTime : stamp,
+        ...(pool.metadata.generation === undefined ? {} : { observedGeneration: pool.metadata.generation }),
+      };
+    }),
   };
 }
 

@@ -41,7 +41,7 @@ export function decideStatus(
   const wanted = assigned
     ? {
         status: 'True' as const,
-        reason: 'Assigned',
+        reason: result.outsidePool === true ? 'AssignedOutsidePool' : 'Assigned',
         message: `${result.addresses.join(', ')} from pool ${result.pool}${result.outsidePool === true ? ' (no longer inside any pool; kept)' : ''}`,
       }
     : { status: 'False' as const, reason: result.reason, message: result.message };
