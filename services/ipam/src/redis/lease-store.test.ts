@@ -103,12 +103,17 @@ describe('lease store - against a real redis-server', () => {
     assert.deepEqual([...(await store.all()).keys()], ['uid-2']);
   });
 
-  it('lets Services share an address only under one sharing key', async () => {
+  it('lets Services share an address only under one sharing key, on different ports', async () => {
     const store = new LeaseStore(connect(), 'test2:');
-    assert.equal((await store.claim(leaseOf(service(1), ['2001:db8::5'], 'dns'))).type, 'claimed');
-    assert.equal((await store.claim(leaseOf(service(2), ['2001:db8::5'], 'dns'))).type, 'claimed');
-    assert.equal((await store.claim(leaseOf(service(3), ['2001:db8::5'], 'web'))).type, 'taken');
-    assert.equal((await store.claim(leaseOf(service(4), ['2001:db8::5']))).type, 'taken');
+    const on = (i: number, port: number, key?: string) => {
+      const svc = { ...service(i), ports: [{ protocol: 'UDP' as const, port }] };
+      return leaseOf(svc, ['2001:db8::5'], key);
+    };
+    assert.equal((await store.claim(on(1, 53, 'dns'))).type, 'claimed');
+    assert.equal((await store.claim(on(2, 5353, 'dns'))).type, 'claimed');
+    assert.equal((await store.claim(on(3, 53, 'dns'))).type, 'taken', 'the same port twice');
+    assert.equal((await store.claim(on(4, 54, 'web'))).type, 'taken', 'another key');
+    assert.equal((await store.claim(on(5, 55))).type, 'taken', 'no key');
   });
 
   it('three replicas racing over 2,000 Services end with 2,000 distinct addresses, checked in Redis', async () => {

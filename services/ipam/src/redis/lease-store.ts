@@ -18,15 +18,28 @@ class Script {
   }
 }
 
-// KEYS[1]: the lease; KEYS[2..]: one hash per address, uid → sharing key ('' for none).
-// ARGV: uid, sharing key, lease JSON. Either the whole lease is written or nothing is.
+// KEYS[1]: the lease; KEYS[2..]: one hash per address, uid → how that Service shares (JSON:
+// k sharing key, p its protocol/port pairs, c whether its traffic policy is Cluster, s its pod
+// selector). ARGV: uid, this Service's sharing JSON, lease JSON. An address is shared only under
+// one key, with no pair used twice, and with all Cluster or one selector: the same rule as
+// allocate(), checked here too so two replicas racing cannot both break it.
 const CLAIM = new Script(`
 local existing = redis.call('GET', KEYS[1])
 if existing then return {'existing', existing} end
+local mine = cjson.decode(ARGV[2])
 for i = 2, #KEYS do
   local holders = redis.call('HGETALL', KEYS[i])
   for j = 1, #holders, 2 do
-    if ARGV[2] == '' or holders[j + 1] ~= ARGV[2] then return {'taken', KEYS[i], holders[j]} end
+    local other = cjson.decode(holders[j + 1])
+    local ok = mine.k ~= '' and other.k == mine.k and ((mine.c and other.c) or mine.s == other.s)
+    if ok then
+      for _, a in ipairs(mine.p) do
+        for _, b in ipairs(other.p) do
+          if a == b then ok = false end
+        end
+      end
+    end
+    if not ok then return {'taken', KEYS[i], holders[j]} end
   end
 end
 for i = 2, #KEYS do redis.call('HSET', KEYS[i], ARGV[1], ARGV[2]) end
@@ -45,6 +58,16 @@ end
 redis.call('DEL', KEYS[1])
 return 1
 `);
+
+/** How a lease may share its addresses, as the claim script reads it. */
+function sharing(lease: Lease): string {
+  return JSON.stringify({
+    k: lease.sharingKey ?? '',
+    p: lease.ports.map((p) => `${p.protocol}/${p.port}`),
+    c: lease.externalTrafficPolicy === 'Cluster',
+    s: JSON.stringify(lease.selector ?? {}),
+  });
+}
 
 export type ClaimResult =
   | { readonly type: 'claimed' }
@@ -76,7 +99,7 @@ export class LeaseStore {
     const reply = (await CLAIM.run(
       this.redis,
       [this.leaseKey(lease.serviceUid), ...lease.addresses.map((a) => this.addressKey(a))],
-      [lease.serviceUid, lease.sharingKey ?? '', JSON.stringify(lease)],
+      [lease.serviceUid, sharing(lease), JSON.stringify(lease)],
     )) as string[];
     if (reply[0] === 'ok') return { type: 'claimed' };
     if (reply[0] === 'existing') return { type: 'existing', lease: JSON.parse(reply[1] ?? '{}') as Lease };
