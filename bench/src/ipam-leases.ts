@@ -5,7 +5,7 @@ import { join, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import type { ServiceSnapshot } from '@berth/contracts';
+import { examplePool, exampleService as service } from '@berth/contracts/examples';
 import { Buckets, connectBus } from '@berth/bus';
 import { LeaseStore } from '@berth/ipam/lease-store';
 import { startBerthProcess, startNats, startRedis } from '@berth/rig';
@@ -17,33 +17,6 @@ import { percentile, report, type Row } from './report.js';
 const IPAM_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'services', 'ipam', 'dist', 'main.js');
 const LEASES = Number(process.env['BENCH_LEASES'] ?? 2000);
 const CREATED = Number(process.env['BENCH_CREATED'] ?? 1000);
-const POOL = {
-  v: 1 as const,
-  revision: '1',
-  addresses: ['2001:db8::/112'],
-  mode: 'bgp' as const,
-  autoAssign: true,
-  priority: 0,
-  namespaces: [],
-  avoidBuggyIPs: false,
-};
-
-const service = (i: number): ServiceSnapshot => ({
-  v: 1,
-  key: `load/s${i}`,
-  revision: '1',
-  uid: `uid-${i}`,
-  namespace: 'load',
-  name: `s${i}`,
-  labels: {},
-  annotations: {},
-  ipFamilies: ['IPv6'],
-  ipFamilyPolicy: 'SingleStack',
-  externalTrafficPolicy: 'Cluster',
-  ports: [{ protocol: 'TCP', port: 80 }],
-  ingress: [],
-  deleting: false,
-});
 
 /** Leases per second with `replicas` ipam processes, from the first put to the last allocation. */
 async function leaseRate(replicas: number): Promise<number> {
@@ -55,7 +28,7 @@ async function leaseRate(replicas: number): Promise<number> {
   const abort = new AbortController();
   const procs = Array.from({ length: replicas }, () => startBerthProcess(IPAM_MAIN, { ...nats.env, ...redis.env }));
   try {
-    await (await bus.bucket(Buckets.pools)).put({ ...POOL, key: 'v6' });
+    await (await bus.bucket(Buckets.pools)).put(examplePool('v6', ['2001:db8::/112']));
     await Promise.all(procs.map((p) => p.logged('leasing', 30_000)));
     let assigned = 0;
     const allocations = await bus.bucket(Buckets.allocations);

@@ -4,30 +4,14 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import type { AllocationSnapshot, ServiceSnapshot } from '@berth/contracts';
+import type { AllocationSnapshot } from '@berth/contracts';
+import { examplePool, exampleService as service } from '@berth/contracts/examples';
 import { Buckets, connectBus, type Bus } from '@berth/bus';
 import { createLogger } from '@berth/runtime';
 import { startBerthProcess, startNats, startRedis, type BerthProcess, type RigNats, type RigRedis } from '@berth/rig';
 
 const IPAM_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'services', 'ipam', 'dist', 'main.js');
 const SERVICES = 2000;
-
-const service = (i: number): ServiceSnapshot => ({
-  v: 1,
-  key: `load/s${i}`,
-  revision: '1',
-  uid: `uid-${i}`,
-  namespace: 'load',
-  name: `s${i}`,
-  labels: {},
-  annotations: {},
-  ipFamilies: ['IPv6'],
-  ipFamilyPolicy: 'SingleStack',
-  externalTrafficPolicy: 'Cluster',
-  ports: [{ protocol: 'TCP', port: 80 }],
-  ingress: [],
-  deleting: false,
-});
 
 describe('ipam - three replicas against real NATS and Redis', () => {
   let nats: RigNats;
@@ -44,17 +28,7 @@ describe('ipam - three replicas against real NATS and Redis', () => {
       { name: 'test', logger: createLogger('test', 'silent') },
     );
     const pools = await bus.bucket(Buckets.pools);
-    await pools.put({
-      v: 1,
-      key: 'v6',
-      revision: '1',
-      addresses: ['2001:db8::/116'],
-      mode: 'bgp',
-      autoAssign: true,
-      priority: 0,
-      namespaces: [],
-      avoidBuggyIPs: false,
-    });
+    await pools.put(examplePool('v6', ['2001:db8::/116']));
     const watch = await bus.bucket(Buckets.allocations);
     void (async () => {
       for await (const change of watch.watch(abort.signal))

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { PoolSnapshot, ServiceSnapshot } from '@berth/contracts';
+import { examplePool } from '@berth/contracts/examples';
 import { parseAddress, parseEntry, rangeContains } from '@berth/ipnet';
 import { allocate, type Lease, type World } from './allocate.js';
 import { LeaseIndex } from './lease-index.js';
@@ -9,18 +10,7 @@ import { matchesSelector } from './selector.js';
 
 type Policy = ServiceSnapshot['ipFamilyPolicy'];
 
-const pool = (key: string, addresses: string[], extra: Partial<PoolSnapshot> = {}): PoolSnapshot => ({
-  v: 1,
-  key,
-  revision: '1',
-  addresses,
-  mode: 'bgp',
-  autoAssign: true,
-  priority: 0,
-  namespaces: [],
-  avoidBuggyIPs: false,
-  ...extra,
-});
+const pool = examplePool;
 const service = (name: string, extra: Partial<ServiceSnapshot> = {}): ServiceSnapshot => ({
   v: 1,
   key: `shop/${name}`,

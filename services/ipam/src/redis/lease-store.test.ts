@@ -2,39 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import type { PoolSnapshot, ServiceSnapshot } from '@berth/contracts';
+import type { ServiceSnapshot } from '@berth/contracts';
+import { examplePool, exampleService } from '@berth/contracts/examples';
 import { startRedis, type RigRedis } from '@berth/rig';
 import { allocate, type Lease } from '../allocate/allocate.js';
 import { LeaseIndex } from '../allocate/lease-index.js';
 import { LeaseStore } from './lease-store.js';
 
-const pool: PoolSnapshot = {
-  v: 1,
-  key: 'v6',
-  revision: '1',
-  addresses: ['2001:db8::/116'],
-  mode: 'bgp',
-  autoAssign: true,
-  priority: 0,
-  namespaces: [],
-  avoidBuggyIPs: false,
-};
-const service = (i: number): ServiceSnapshot => ({
-  v: 1,
-  key: `shop/s${i}`,
-  revision: '1',
-  uid: `uid-${i}`,
-  namespace: 'shop',
-  name: `s${i}`,
-  labels: {},
-  annotations: {},
-  ipFamilies: ['IPv6'],
-  ipFamilyPolicy: 'SingleStack',
-  externalTrafficPolicy: 'Cluster',
-  ports: [{ protocol: 'TCP', port: 80 }],
-  ingress: [],
-  deleting: false,
-});
+const pool = examplePool('v6', ['2001:db8::/116']);
+const service = (i: number) => exampleService(i, 'shop');
 const leaseOf = (svc: ServiceSnapshot, addresses: string[], sharingKey?: string): Lease => ({
   serviceUid: svc.uid,
   service: svc.key,
