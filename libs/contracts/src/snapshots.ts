@@ -124,8 +124,10 @@ export const BgpPeerSnapshot = snapshot('BgpPeerSnapshot', ObjectName, {
   peerASN: Asn,
   myASN: Asn,
   port: Type.Integer({ minimum: 1, maximum: 65535 }),
-  holdTimeSeconds: Type.Integer({ minimum: 3, maximum: 65535 }),
-  keepaliveTimeSeconds: Type.Integer({ minimum: 1, maximum: 21845 }),
+  /** 0 means no keepalives (RFC 4271); otherwise at least 3 s. */
+  holdTimeSeconds: Type.Union([Type.Literal(0), Type.Integer({ minimum: 3, maximum: 65535 })]),
+  /** 0 exactly when the hold time is 0. */
+  keepaliveTimeSeconds: Type.Integer({ minimum: 0, maximum: 21845 }),
   password: Type.Optional(Type.String({ minLength: 1, maxLength: 80 })),
   ebgpMultihop: Type.Optional(Type.Integer({ minimum: 1, maximum: 255 })),
   nodeSelector: Type.Optional(LabelSelector),

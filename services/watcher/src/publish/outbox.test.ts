@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ContractViolationError } from '@berth/bus';
 import { createLogger } from '@berth/runtime';
 import { Outbox, type SnapshotSink } from './outbox.js';
 
@@ -86,6 +87,26 @@ describe('outbox - coalescing writes', () => {
     outbox.prune();
     await outbox.drained();
     assert.deepEqual(sink.writes.sort(), ['delete stale', 'put new=1', 'put old=2']);
+  });
+
+  it('does not retry a snapshot that breaks its contract, and keeps writing the others', async () => {
+    const sink = new RecordingSink();
+    const put = sink.put.bind(sink);
+    let refusals = 0;
+    sink.put = async (s: Snap) => {
+      if (s.key === 'bad') {
+        refusals++;
+        throw new ContractViolationError('Snap', ['/n: too big']);
+      }
+      return put(s);
+    };
+    const outbox = new Outbox(sink, logger, { concurrency: 2 });
+    outbox.set('bad', { key: 'bad', n: 1 });
+    outbox.set('good', { key: 'good', n: 1 });
+    await outbox.drained();
+    await sleep(1100);
+    assert.equal(refusals, 1, 'tried once, not every second');
+    assert.deepEqual(sink.writes, ['put good=1']);
   });
 
   it('rewriteAll writes every desired snapshot again, and no tombstones', async () => {

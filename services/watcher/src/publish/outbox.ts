@@ -1,3 +1,4 @@
+import { ContractViolationError } from '@berth/bus';
 import type { Logger } from '@berth/runtime';
 import { KeyedWorker } from '@berth/runtime';
 
@@ -39,6 +40,11 @@ export class Outbox<T extends { key: string }> {
       retryMs: RETRY_MS,
       ...(options.active === undefined ? {} : { active: options.active }),
       onError: (key, error) => {
+        // A snapshot that breaks its contract is a bug: retrying cannot fix it, so say so once.
+        if (error instanceof ContractViolationError) {
+          this.logger.error({ bucket: sink.name, key, err: error }, 'snapshot breaks its contract; not written');
+          return 'final';
+        }
         this.logger.warn({ bucket: sink.name, key, err: error }, 'could not write snapshot; will retry');
         return 'retry';
       },

@@ -71,10 +71,17 @@ export function bgpPeerSnapshot(
     const value = secrets.get(name)?.data?.[key];
     if (value === undefined) return { ok: false, problem: `password Secret ${name} has no key ${key}` };
     password = Buffer.from(value, 'base64').toString('utf8');
+    if (password.length > 80)
+      return { ok: false, problem: `password in Secret ${name} is longer than TCP MD5's 80 characters` };
   }
   const hold = durationSeconds(spec.holdTime ?? '90s') ?? 90;
+  // A hold time of 0 turns keepalives off (RFC 4271); otherwise a third of it unless set.
   const keepalive =
-    spec.keepaliveTime === undefined ? Math.floor(hold / 3) : (durationSeconds(spec.keepaliveTime) ?? hold / 3);
+    hold === 0
+      ? 0
+      : spec.keepaliveTime === undefined
+        ? Math.floor(hold / 3)
+        : (durationSeconds(spec.keepaliveTime) ?? hold / 3);
   return {
     ok: true,
     snapshot: withRevision<BgpPeerSnapshot>({
@@ -85,7 +92,7 @@ export function bgpPeerSnapshot(
       myASN,
       port: spec.port ?? 179,
       holdTimeSeconds: Math.round(hold),
-      keepaliveTimeSeconds: Math.max(1, Math.round(keepalive)),
+      keepaliveTimeSeconds: hold === 0 ? 0 : Math.max(1, Math.round(keepalive)),
       ...optional('password', password),
       ...optional('ebgpMultihop', spec.ebgpMultihop),
       ...optional('nodeSelector', selector(spec.nodeSelector).selector),

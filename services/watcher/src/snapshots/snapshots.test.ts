@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { EndpointsSnapshot, ServiceSnapshot, validator } from '@berth/contracts';
+import { BgpPeerSnapshot, EndpointsSnapshot, ServiceSnapshot, validator } from '@berth/contracts';
 import { bgpConfigSnapshot, bgpPeerSnapshot, poolSnapshot } from './berth-objects.js';
 import { durationSeconds } from './duration.js';
 import { endpointsSnapshot, sliceServiceKey } from './endpoints.js';
@@ -271,6 +271,44 @@ describe('snapshots - Nodes and Berth resources', () => {
         problem: 'no myASN and no BGPConfig default with an asn',
       },
     );
+  });
+
+  it('turns every hold time the CRD accepts, 0 s included, into a snapshot the bus accepts', () => {
+    const check = validator(BgpPeerSnapshot);
+    const cases = [
+      ['0s', undefined, [0, 0]],
+      ['3s', undefined, [3, 1]],
+      ['90s', '10s', [90, 10]],
+      ['65535s', undefined, [65535, 21845]],
+    ] as const;
+    for (const [holdTime, keepaliveTime, want] of cases) {
+      const spec = {
+        peerAddress: '192.0.2.254',
+        peerASN: 65000,
+        holdTime,
+        ...(keepaliveTime === undefined ? {} : { keepaliveTime }),
+      };
+      const result = bgpPeerSnapshot(
+        { metadata: { name: 'p', uid: 'u', resourceVersion: '1' }, spec },
+        new Map(),
+        64512,
+      );
+      if (!result.ok) assert.fail(result.problem);
+      assert.deepEqual([result.snapshot.holdTimeSeconds, result.snapshot.keepaliveTimeSeconds], want);
+      assert.equal(check.check(result.snapshot).ok, true, holdTime);
+    }
+    const secret = {
+      metadata: { name: 'md5', uid: 's', resourceVersion: '1' },
+      data: { password: Buffer.from('x'.repeat(81)).toString('base64') },
+    };
+    const peer = {
+      metadata: { name: 'p', uid: 'u', resourceVersion: '1' },
+      spec: { peerAddress: '192.0.2.254', peerASN: 65000, passwordSecretRef: { name: 'md5' } },
+    };
+    assert.deepEqual(bgpPeerSnapshot(peer, new Map([['md5', secret]]), 64512), {
+      ok: false,
+      problem: "password in Secret md5 is longer than TCP MD5's 80 characters",
+    });
   });
 
   it('fills pool and BGPConfig defaults', () => {
