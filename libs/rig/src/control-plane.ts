@@ -37,7 +37,7 @@ function requireBuilt(name: 'kube-apiserver' | 'kubectl'): string {
 }
 
 /** Users the rig's API server knows by bearer token. */
-export const RigUsers = {
+const RigUsers = {
   admin: { name: 'berth-admin', groups: ['system:masters'] },
   /** Authenticated, bound to nothing: RBAC refuses it everything but discovery. */
   unprivileged: { name: 'berth-unprivileged', groups: [] },

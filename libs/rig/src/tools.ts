@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { RigError } from './errors.js';
 
 /** Each server binary the rig runs, and the Debian package that provides it. */
-export const DEBIAN_PACKAGES = {
+const DEBIAN_PACKAGES = {
   'nats-server': 'nats-server',
   'redis-server': 'redis-server',
   'redis-cli': 'redis-tools',
