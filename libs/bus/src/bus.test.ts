@@ -197,6 +197,7 @@ describe('bus - against a real nats-server', () => {
       subject: '203.0.113.10',
       data: {
         prefix: '203.0.113.10/32',
+        speaker: 'central',
         vip: '203.0.113.10',
         nextHops: [],
         communities: [],

@@ -38,6 +38,8 @@ export interface BusOptions {
   readonly readiness?: Readiness;
   /** Where `berth_bus_messages_invalid_total` is registered. */
   readonly registry?: Registry;
+  /** Told when the connection drops and comes back, e.g. to stop trusting timeouts meanwhile. */
+  readonly onConnectionChange?: (connected: boolean) => void;
 }
 
 /** Maps Berth's bus settings onto the NATS client's options. */
@@ -74,7 +76,7 @@ export async function connectBus(config: BusConfig, options: BusOptions): Promis
   const nc = await connect(natsOptions(config, options.name));
   readiness?.ready('bus');
   logger.info({ server: nc.getServer() }, 'connected to NATS');
-  void followStatus(nc, logger, readiness);
+  void followStatus(nc, options);
 
   const invalid = new Counter({
     name: 'berth_bus_messages_invalid_total',
@@ -87,12 +89,15 @@ export async function connectBus(config: BusConfig, options: BusOptions): Promis
   return new BusImpl(nc, js, logger, (source) => invalid.inc({ source }));
 }
 
-async function followStatus(nc: NatsConnection, logger: Logger, readiness?: Readiness): Promise<void> {
+async function followStatus(nc: NatsConnection, options: BusOptions): Promise<void> {
+  const { logger, readiness, onConnectionChange } = options;
   for await (const status of nc.status()) {
     if (status.type === Events.Disconnect) {
+      onConnectionChange?.(false);
       readiness?.notReady('bus', 'disconnected from NATS');
       logger.warn({ server: status.data }, 'disconnected from NATS');
     } else if (status.type === Events.Reconnect) {
+      onConnectionChange?.(true);
       readiness?.ready('bus');
       logger.info({ server: status.data }, 'reconnected to NATS');
     } else if (status.type === Events.Error) {

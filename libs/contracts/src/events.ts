@@ -49,6 +49,11 @@ const RouteData = Type.Object(
     nextHops: Type.Array(IpAddress),
     communities: Type.Array(Type.String()),
     localPref: Type.Optional(Type.Integer({ minimum: 0 })),
+    /**
+     * The BGP speaker that announces it: the central speaker's name (next hops: every serving
+     * node), or a node's name in the per-node topology (next hop: that node).
+     */
+    speaker: Type.String({ minLength: 1, maxLength: 253 }),
     ...ServiceRef,
   },
   { additionalProperties: false },

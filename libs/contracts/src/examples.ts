@@ -1,4 +1,4 @@
-import type { PoolSnapshot, ServiceSnapshot } from './snapshots.js';
+import type { AllocationSnapshot, NodeSnapshot, PoolSnapshot, ServiceSnapshot } from './snapshots.js';
 
 /**
  * Valid example messages, for tests and benchmarks: a Service `s<i>` in namespace `ns` asking for
@@ -37,4 +37,29 @@ export function examplePool(key: string, addresses: string[], overrides: Partial
     avoidBuggyIPs: false,
     ...overrides,
   };
+}
+
+/** A Ready node with these InternalIP addresses. */
+export function exampleNode(name: string, addresses: string[], overrides: Partial<NodeSnapshot> = {}): NodeSnapshot {
+  return {
+    v: 1,
+    key: name,
+    revision: '1',
+    addresses: addresses.map((address) => ({ type: 'InternalIP', address })),
+    labels: { 'kubernetes.io/hostname': name },
+    ready: true,
+    excludedFromLoadBalancers: false,
+    ...overrides,
+  };
+}
+
+/** ipam's lease of `addresses` from `pool` to the Service `key` (UID `uid`). */
+export function exampleAllocation(
+  key: string,
+  uid: string,
+  pool: string,
+  addresses: string[],
+  mode: 'bgp' | 'layer2' = 'bgp',
+): AllocationSnapshot {
+  return { v: 1, key, revision: '1', serviceUid: uid, result: { type: 'assigned', pool, mode, addresses } };
 }

@@ -27,3 +27,4 @@ export type { EventName } from './events.js';
 export { validator } from './validate.js';
 export type { Checked, Validator } from './validate.js';
 export { publishedSchemas, renderSchema } from './schemas.js';
+export { matchesSelector } from './selector.js';

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { PoolSnapshot, ServiceSnapshot } from '@berth/contracts';
+import { matchesSelector, type PoolSnapshot, type ServiceSnapshot } from '@berth/contracts';
 import { examplePool } from '@berth/contracts/examples';
 import { parseAddress, parseEntry, rangeContains } from '@berth/ipnet';
 import { allocate, type Lease, type World } from './allocate.js';
 import { LeaseIndex } from './lease-index.js';
-import { matchesSelector } from './selector.js';
 
 type Policy = ServiceSnapshot['ipFamilyPolicy'];
 

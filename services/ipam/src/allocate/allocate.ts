@@ -1,8 +1,7 @@
-import type { AllocationSnapshot, PoolSnapshot, ServiceSnapshot } from '@berth/contracts';
+import { matchesSelector, type AllocationSnapshot, type PoolSnapshot, type ServiceSnapshot } from '@berth/contracts';
 import { formatAddress, parseAddress, parseEntry, rangeContains, type AddressRange, type Family } from '@berth/ipnet';
 import { readRequest, type Address, type Request } from './request.js';
 import type { LeaseIndex } from './lease-index.js';
-import { matchesSelector } from './selector.js';
 
 /** A Service's lease: its addresses for its whole life, keyed by the Service's UID. */
 export interface Lease {

@@ -1,4 +1,4 @@
-import type { LabelSelector } from '@berth/contracts';
+import type { LabelSelector } from './common.js';
 
 /** Kubernetes label-selector semantics: every requirement must hold; an empty selector matches all. */
 export function matchesSelector(

@@ -1,0 +1,135 @@
+import { Client, credentials, loadPackageDefinition, Metadata, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+
+/** Where Debian's golang-github-osrg-gobgp-dev puts GoBGP's API definitions. */
+export const DEBIAN_PROTO_DIR = '/usr/share/gocode/src/github.com/osrg/gobgp/api';
+
+/** A GoBGP message in proto3 JSON form (`keepCase`, `Any` as `{ '@type', ... }`). */
+export type Message = Record<string, unknown>;
+
+/**
+ * The GobgpApi service over gRPC, with one typed helper per call shape. gobgpd's API has no
+ * authentication, so the target must be a Unix socket or a loopback address.
+ */
+export class GobgpClient {
+  readonly #client: Client;
+  readonly #service: ServiceClientConstructor['service'];
+
+  constructor(target: string, protoDir: string = DEBIAN_PROTO_DIR) {
+    assertLocalTarget(target);
+    const definition = loadSync(['gobgp.proto', 'attribute.proto', 'capability.proto'], {
+      includeDirs: [protoDir],
+      keepCase: true,
+      longs: Number,
+      enums: String,
+      defaults: false,
+      oneofs: true,
+      json: true,
+    });
+    const apipb = loadPackageDefinition(definition)['apipb'] as Record<string, ServiceClientConstructor>;
+    const Api = apipb['GobgpApi'];
+    if (Api === undefined) throw new Error(`no apipb.GobgpApi service in the protos under ${protoDir}`);
+    this.#service = Api.service;
+    this.#client = new Api(target, credentials.createInsecure(), {
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 2000,
+      'grpc.keepalive_time_ms': 10_000,
+    });
+  }
+
+  unary(method: string, request: Message, timeoutMs = 30_000): Promise<Message> {
+    const def = this.#method(method);
+    return new Promise((resolve, reject) => {
+      this.#client.makeUnaryRequest(
+        def.path,
+        def.requestSerialize,
+        def.responseDeserialize as (bytes: Buffer) => Message,
+        request,
+        new Metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (error, response) => {
+          if (error !== null) reject(new GobgpError(method, error));
+          else resolve(response ?? {});
+        },
+      );
+    });
+  }
+
+  /** A server stream, yielded message by message; aborting `signal` cancels it. */
+  async *stream(method: string, request: Message, signal?: AbortSignal): AsyncGenerator<Message> {
+    const def = this.#method(method);
+    const call = this.#client.makeServerStreamRequest(
+      def.path,
+      def.requestSerialize,
+      def.responseDeserialize as (bytes: Buffer) => Message,
+      request,
+    );
+    const cancel = () => call.cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      for await (const message of call as AsyncIterable<Message>) yield message;
+    } catch (error) {
+      if (signal?.aborted === true) return;
+      throw new GobgpError(method, error);
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+      call.cancel();
+    }
+  }
+
+  /** A client stream: sends every request, then waits for the single reply. */
+  clientStream(method: string, requests: Iterable<Message>, timeoutMs = 120_000): Promise<void> {
+    const def = this.#method(method);
+    return new Promise((resolve, reject) => {
+      const call = this.#client.makeClientStreamRequest(
+        def.path,
+        def.requestSerialize,
+        def.responseDeserialize,
+        new Metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (error) => {
+          if (error !== null) reject(new GobgpError(method, error));
+          else resolve();
+        },
+      );
+      for (const request of requests) call.write(request);
+      call.end();
+    });
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+
+  #method(name: string) {
+    const def = this.#service[name];
+    if (def === undefined) throw new Error(`GobgpApi has no method ${name}`);
+    return def;
+  }
+}
+
+/** A failed GoBGP call; GoBGP reports every failure as code 2 with a text message. */
+export class GobgpError extends Error {
+  readonly code: number | undefined;
+  constructor(method: string, cause: unknown) {
+    const code = (cause as { code?: unknown }).code;
+    const details = (cause as { details?: unknown }).details;
+    super(`GoBGP ${method} failed: ${typeof details === 'string' && details !== '' ? details : String(cause)}`, {
+      cause,
+    });
+    this.name = 'GobgpError';
+    this.code = typeof code === 'number' ? code : undefined;
+  }
+}
+
+function assertLocalTarget(target: string): void {
+  if (target.startsWith('unix:')) return;
+  const host = target
+    .replace(/^dns:\/{0,3}/, '')
+    .replace(/:\d+$/, '')
+    .replace(/^\[|\]$/g, '');
+  if (host === '127.0.0.1' || host === '::1' || host === 'localhost') return;
+  throw new Error(
+    `GoBGP target ${target} is not local: gobgpd's API has no authentication, so reach it on a Unix socket (unix:///run/gobgp/gobgp.sock) or on loopback (127.0.0.1:50051)`,
+  );
+}

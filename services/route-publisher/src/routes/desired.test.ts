@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { EndpointsSnapshot, NodeSnapshot, ServiceSnapshot } from '@berth/contracts';
+import { exampleAllocation, exampleNode, examplePool, exampleService } from '@berth/contracts/examples';
+import { desiredRoutes, familyOf, nodeAddress, type RouteInputs } from './desired.js';
+
+const NODES = ['n0', 'n1', 'n2', 'n3'];
+/** True three times in four: most nodes serve, so both outcomes are common. */
+const mostly = fc.integer({ min: 0, max: 3 }).map((n) => n > 0);
+const rarely = mostly.map((b) => !b);
+
+/** A random world: nodes in every state, Services with either policy, single- and dual-stack. */
+const world = fc
+  .record({
+    nodes: fc.tuple(
+      ...NODES.map((name, i) =>
+        fc.record({
+          ready: mostly,
+          excluded: rarely,
+          healthy: mostly,
+          v4: mostly,
+          v6: mostly,
+          name: fc.constant(name),
+          i: fc.constant(i),
+        }),
+      ),
+    ),
+    services: fc.array(
+      fc.record({
+        local: fc.boolean(),
+        dual: fc.boolean(),
+        mode: fc.constantFrom('bgp' as const, 'bgp' as const, 'layer2' as const),
+        deleting: rarely,
+        readyOn: fc.subarray(NODES),
+      }),
+      { maxLength: 8 },
+    ),
+  })
+  .map(({ nodes, services }): RouteInputs => {
+    const nodeMap = new Map<string, NodeSnapshot>();
+    const healthy = new Set<string>();
+    for (const n of nodes) {
+      const addresses = [...(n.v4 ? [`192.0.2.${11 + n.i}`] : []), ...(n.v6 ? [`2001:db8::${11 + n.i}`] : [])];
+      nodeMap.set(n.name, exampleNode(n.name, addresses, { ready: n.ready, excludedFromLoadBalancers: n.excluded }));
+      if (n.healthy) healthy.add(n.name);
+    }
+    const svcs = new Map<string, ServiceSnapshot>();
+    const endpoints = new Map<string, EndpointsSnapshot>();
+    const allocations = new Map<string, ReturnType<typeof exampleAllocation>>();
+    services.forEach((s, i) => {
+      const svc = exampleService(i, 'shop', {
+        externalTrafficPolicy: s.local ? 'Local' : 'Cluster',
+        deleting: s.deleting,
+      });
+      svcs.set(svc.key, svc);
+      endpoints.set(svc.key, {
+        v: 1,
+        key: svc.key,
+        revision: '1',
+        readyByNode: Object.fromEntries(s.readyOn.map((n) => [n, 1])),
+      });
+      const addresses = [`203.0.113.${i}`, ...(s.dual ? [`2001:db8:1::${i}`] : [])];
+      allocations.set(svc.key, exampleAllocation(svc.key, svc.uid, 'public', addresses, s.mode));
+    });
+    const pools = new Map([
+      ['public', examplePool('public', ['203.0.113.0/24'], { bgp: { communities: ['64512:7'], peers: [] } })],
+    ]);
+    return { allocations, services: svcs, endpoints, nodes: nodeMap, pools, healthyNodes: healthy };
+  });
+
+describe('desiredRoutes', () => {
+  it('a node is a next hop of a VIP exactly when it is ready, not excluded, healthy, has the family, and (Local) has a ready endpoint', () => {
+    let routed = 0;
+    let withdrawn = 0;
+    fc.assert(
+      fc.property(world, (inputs) => {
+        const routes = desiredRoutes(inputs);
+        routed += routes.size;
+        withdrawn += [...inputs.allocations.values()].length - routes.size;
+        for (const allocation of inputs.allocations.values()) {
+          if (allocation.result.type !== 'assigned') continue;
+          const svc = inputs.services.get(allocation.key);
+          for (const vip of allocation.result.addresses) {
+            const family = familyOf(vip);
+            const expected = [...inputs.nodes.values()]
+              .filter(
+                (n) =>
+                  allocation.result.type === 'assigned' &&
+                  allocation.result.mode === 'bgp' &&
+                  svc !== undefined &&
+                  !svc.deleting &&
+                  n.ready &&
+                  !n.excludedFromLoadBalancers &&
+                  inputs.healthyNodes.has(n.key) &&
+                  nodeAddress(n, family) !== undefined &&
+                  (svc.externalTrafficPolicy === 'Cluster' ||
+                    (inputs.endpoints.get(svc.key)?.readyByNode[n.key] ?? 0) > 0),
+              )
+              .map((n) => n.key)
+              .sort();
+            const route = routes.get(`${vip}/${family === 'IPv4' ? 32 : 128}`);
+            // A VIP no node serves gets no route at all, never one without next hops.
+            assert.deepEqual(route?.nextHops.map((h) => h.node) ?? [], expected);
+            for (const hop of route?.nextHops ?? []) assert.equal(familyOf(hop.address), family);
+          }
+        }
+      }),
+    );
+    // The random worlds met both outcomes, so the property said something about each.
+    assert.ok(routed > 100 && withdrawn > 100, `routed ${routed}, withdrawn ${withdrawn}`);
+  });
+
+  it('dual-stack: each family routes via the nodes’ addresses of that family, with the pool’s communities', () => {
+    const inputs: RouteInputs = {
+      allocations: new Map([
+        ['shop/web', exampleAllocation('shop/web', 'u', 'public', ['203.0.113.5', '2001:db8:1::5'])],
+      ]),
+      services: new Map([['shop/web', exampleService(0, 'shop', { key: 'shop/web', uid: 'u' })]]),
+      endpoints: new Map(),
+      nodes: new Map([
+        ['a', exampleNode('a', ['192.0.2.11', '2001:db8::11'])],
+        ['b', exampleNode('b', ['192.0.2.12'])],
+      ]),
+      pools: new Map([
+        [
+          'public',
+          examplePool('public', ['203.0.113.0/24'], {
+            bgp: { communities: ['64512:9', '64512:1'], localPref: 200, peers: [] },
+          }),
+        ],
+      ]),
+      healthyNodes: new Set(['a', 'b']),
+    };
+    const routes = desiredRoutes(inputs);
+    assert.deepEqual(
+      routes.get('203.0.113.5/32')?.nextHops.map((h) => h.address),
+      ['192.0.2.11', '192.0.2.12'],
+    );
+    assert.deepEqual(
+      routes.get('2001:db8:1::5/128')?.nextHops.map((h) => h.address),
+      ['2001:db8::11'],
+    );
+    assert.deepEqual(routes.get('203.0.113.5/32')?.communities, ['64512:1', '64512:9']);
+    assert.equal(routes.get('2001:db8:1::5/128')?.localPref, 200);
+  });
+
+  it('an allocation of an older namesake (another UID) routes nothing', () => {
+    const inputs: RouteInputs = {
+      allocations: new Map([['shop/web', exampleAllocation('shop/web', 'old', 'public', ['203.0.113.5'])]]),
+      services: new Map([['shop/web', exampleService(0, 'shop', { key: 'shop/web', uid: 'new' })]]),
+      endpoints: new Map(),
+      nodes: new Map([['a', exampleNode('a', ['192.0.2.11'])]]),
+      pools: new Map(),
+      healthyNodes: new Set(['a']),
+    };
+    assert.equal(desiredRoutes(inputs).size, 0);
+  });
+});
