@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { startBerthProcess, startNats, type RigNats } from '@berth/rig';
+import { startBerthProcess, startGobgp, startNats, type RigGobgp, type RigNats } from '@berth/rig';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SERVICES = ['ipam', 'route-publisher', 'node-agent'] as const;
@@ -15,17 +16,24 @@ function launch(service: string, env: Record<string, string>) {
 
 describe('services - lifecycle as real processes', () => {
   let nats: RigNats;
-  before(async () => (nats = await startNats()));
-  after(() => nats.stop());
+  let gobgp: RigGobgp;
+  before(async () => ([nats, gobgp] = await Promise.all([startNats(), startGobgp()])));
+  after(() => Promise.all([nats.stop(), gobgp.stop()]));
 
   for (const service of SERVICES) {
     it(`${service} serves health, readiness and metrics, logs JSON, and exits 0 on SIGTERM`, async () => {
-      const proc = launch(service, nats.env);
+      const proc = launch(service, { ...nats.env, BERTH_GOBGP_TARGET: gobgp.target });
       const { port } = (await proc.logged('health server listening')) as { port: number };
       await proc.logged('started');
       const base = `http://127.0.0.1:${port}`;
       assert.equal((await fetch(`${base}/healthz`)).status, 200);
-      assert.equal((await fetch(`${base}/readyz`)).status, 200);
+      // Ready once it has read the bus (and, for route-publisher, reached its speaker).
+      let ready = 0;
+      for (let i = 0; i < 100 && ready !== 200; i++) {
+        if (i > 0) await sleep(50);
+        ready = (await fetch(`${base}/readyz`)).status;
+      }
+      assert.equal(ready, 200);
       const metrics = await (await fetch(`${base}/metrics`)).text();
       const prefix = `berth_${service.replace('-', '_')}_`;
       assert.match(metrics, new RegExp(`^${prefix}process_cpu_user_seconds_total\\{component="${service}"\\} `, 'm'));

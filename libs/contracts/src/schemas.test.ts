@@ -23,6 +23,7 @@ const event = {
   subject: '2001:db8::10',
   data: {
     prefix: '2001:db8::10/128',
+    speaker: 'rp-0',
     vip: '2001:db8::10',
     nextHops: ['2001:db8::11', '2001:db8::12'],
     communities: [],

@@ -30,6 +30,7 @@ const route = {
   subject: '203.0.113.10',
   data: {
     prefix: '203.0.113.10/32',
+    speaker: 'central',
     vip: '203.0.113.10',
     nextHops: ['192.0.2.11', '192.0.2.12'],
     communities: ['65000:100'],

@@ -3,7 +3,13 @@ export class RigError extends Error {
   override readonly name = 'RigError';
   constructor(
     message: string,
-    readonly code: 'RIG_MISSING_TOOL' | 'RIG_SPAWN_FAILED' | 'RIG_SERVER_DIED' | 'RIG_SERVER_TIMEOUT' | 'RIG_NOT_BUILT',
+    readonly code:
+      | 'RIG_MISSING_TOOL'
+      | 'RIG_SPAWN_FAILED'
+      | 'RIG_SERVER_DIED'
+      | 'RIG_SERVER_TIMEOUT'
+      | 'RIG_NOT_BUILT'
+      | 'RIG_NEEDS_ROOT',
   ) {
     super(message);
   }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { makeRigDir, spawnServer, stopAndRemove, waitUntil, type RigProcess } from './process.js';
@@ -16,6 +17,10 @@ export interface RigGobgp {
   readonly process: RigProcess;
   /** Runs the `gobgp` CLI against this daemon and returns its standard output. */
   cli(...args: string[]): Promise<string>;
+  /** SIGKILLs the daemon, as a crash would. */
+  kill(): Promise<void>;
+  /** Starts a fresh daemon (no peers, no paths) on the same socket. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -24,14 +29,34 @@ export async function startGobgp(options: { netns?: string } = {}): Promise<RigG
   const daemon = requireTool('gobgpd');
   const client = requireTool('gobgp');
   const dir = makeRigDir('gobgp');
-  const target = `unix://${join(dir, 'gobgp.sock')}`;
-  const server = spawnServer('gobgpd', daemon, ['--api-hosts', target, '--pprof-disable', '--log-level', 'info'], {
-    dir,
-    ...(options.netns === undefined ? {} : { netns: options.netns }),
-  });
+  const socket = join(dir, 'gobgp.sock');
+  const target = `unix://${socket}`;
   const cli = async (...args: string[]) =>
     (await run(client, ['--target', target, ...args], { timeout: 10_000 })).stdout;
-  await waitUntil(server, 'answering gRPC', () => cli('global').then(() => true), 10_000);
+  const launch = async () => {
+    // A killed daemon leaves its socket file behind, and a new one cannot bind over it.
+    rmSync(socket, { force: true });
+    const server = spawnServer('gobgpd', daemon, ['--api-hosts', target, '--pprof-disable', '--log-level', 'info'], {
+      dir,
+      ...(options.netns === undefined ? {} : { netns: options.netns }),
+    });
+    await waitUntil(server, 'answering gRPC', () => cli('global').then(() => true), 10_000);
+    return server;
+  };
+  let server = await launch();
   const stop = () => stopAndRemove([server], [dir]);
-  return { target, process: server, cli, stop, [Symbol.asyncDispose]: stop };
+  return {
+    target,
+    get process() {
+      return server;
+    },
+    cli,
+    kill: () => server.stop(0),
+    async restart() {
+      await server.stop();
+      server = await launch();
+    },
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
 }

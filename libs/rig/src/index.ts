@@ -13,3 +13,5 @@ export { KUBERNETES_VERSION, startControlPlane } from './control-plane.js';
 export type { RigControlPlane } from './control-plane.js';
 export { startBerthProcess } from './berth-process.js';
 export type { BerthProcess, LogLine } from './berth-process.js';
+export { startLab } from './lab.js';
+export type { LabHost, RigBird, RigLab } from './lab.js';

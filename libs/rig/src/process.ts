@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -22,7 +22,7 @@ export interface RigProcess {
   readonly logFile: string;
   /** Resolves with the exit code (or signal name) once the process is gone. */
   readonly exited: Promise<number | string>;
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the whole group is gone. */
+  /** SIGTERM, then SIGKILL after `graceMs` (0: SIGKILL at once); resolves when the whole group is gone. */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -105,11 +105,23 @@ export function sweepStaleRigs(bases: readonly string[] = [tmpdir(), '/dev/shm']
         const n = Number(pid);
         if (Number.isInteger(n) && n > 1 && start !== undefined && startTimeOf(n) === start) killGroup(n, 'SIGKILL');
       }
+      // Network namespaces a lab created (one name per line).
+      for (const ns of readLines(join(dir, 'netns'))) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
       rmSync(dir, { recursive: true, force: true });
       swept.push(dir);
     }
   }
   return swept;
+}
+
+function readLines(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
+  } catch {
+    return [];
+  }
 }
 
 function safeList(dir: string): string[] {
@@ -171,7 +183,7 @@ export function spawnServer(name: string, command: string, args: readonly string
     exited,
     async stop(graceMs = 5000) {
       if (!live.has(child)) return;
-      killGroup(pid, 'SIGTERM');
+      killGroup(pid, graceMs === 0 ? 'SIGKILL' : 'SIGTERM');
       const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);

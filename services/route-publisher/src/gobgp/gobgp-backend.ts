@@ -26,8 +26,17 @@ export class GobgpBackend implements BgpBackend {
     this.#client = new GobgpClient(target, protoDir);
   }
 
+  async #global(): Promise<Message> {
+    return ((await this.#client.unary('GetBgp', {}))['global'] ?? {}) as Message;
+  }
+
+  /** A fresh gobgpd answers most calls with an error until StartBgp: it holds nothing yet. */
+  async #started(): Promise<boolean> {
+    return Number((await this.#global())['asn'] ?? 0) !== 0;
+  }
+
   async ensureGlobal(global: GlobalSettings): Promise<'started' | 'unchanged' | 'restarted'> {
-    const current = ((await this.#client.unary('GetBgp', {}))['global'] ?? {}) as Message;
+    const current = await this.#global();
     const asn = Number(current['asn'] ?? 0);
     const request = {
       global: { asn: global.asn, router_id: global.routerId, listen_port: global.listenPort },
@@ -47,6 +56,7 @@ export class GobgpBackend implements BgpBackend {
 
   async listPeers(): Promise<HeldPeer[]> {
     const peers: HeldPeer[] = [];
+    if (!(await this.#started())) return peers;
     for await (const message of this.#client.stream('ListPeer', {})) peers.push(heldPeer(message));
     return peers;
   }
@@ -61,6 +71,7 @@ export class GobgpBackend implements BgpBackend {
 
   async peerStatus(): Promise<PeerStatus[]> {
     const status: PeerStatus[] = [];
+    if (!(await this.#started())) return status;
     for await (const message of this.#client.stream('ListPeer', { enableAdvertised: true })) {
       const peer = (message['peer'] ?? {}) as Message;
       status.push({
@@ -74,6 +85,7 @@ export class GobgpBackend implements BgpBackend {
 
   async listPaths(): Promise<Map<string, PathSpec>> {
     const paths = new Map<string, PathSpec>();
+    if (!(await this.#started())) return paths;
     for (const family of FAMILIES) {
       const request = { table_type: 'GLOBAL', family: familyMessage(family) };
       for await (const message of this.#client.stream('ListPath', request)) {
