@@ -55,7 +55,7 @@ async function up(withServices: boolean): Promise<void> {
     '',
     withServices
       ? 'Apply an IPPool and a LoadBalancer Service with loadBalancerClass berth.dev/lb: it gets an EXTERNAL-IP.\n' +
-        'Routes and ARP/NDP answers come with route-publisher and node-agent.'
+        'Apply a BGPConfig "default" and a BGPPeer for routes (gobgp --target <gobgpd gRPC> global rib shows them); ARP/NDP answers come with node-agent.'
       : '',
     'Ctrl-C stops everything.',
   ];

@@ -87,7 +87,8 @@ export async function startLab(hostNames: readonly string[]): Promise<RigLab> {
       router,
       hosts,
       exec: async (netns, command, ...args) =>
-        (await run(ip, ['netns', 'exec', netns, command, ...args], { timeout: 10_000 })).stdout,
+        (await run(ip, ['netns', 'exec', netns, command, ...args], { timeout: 30_000, maxBuffer: 256 * 2 ** 20 }))
+          .stdout,
       async routerNextHops(prefix) {
         const family = prefix.includes(':') ? '-6' : '-4';
         const out = await sh('-n', routerNs, family, '-j', 'route', 'show', prefix);

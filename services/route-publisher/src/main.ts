@@ -15,15 +15,18 @@ await runService({
         ? { topology: 'central', name: config.speakerName }
         : { topology: 'per-node', node: config.nodeName };
     const backend = new GobgpBackend(config.gobgpTarget, config.gobgpProtoDir);
-    let publisher: RoutePublisher | undefined;
+    // Set once the shell exists; the bus reports its connection from the start.
+    let onConnection: (connected: boolean) => void = () => undefined;
     const bus = await connectBus(config, {
       name: `route-publisher-${config.nodeName ?? config.speakerName}`,
       logger,
       readiness,
       registry,
-      onConnectionChange: (connected) => publisher?.busConnection(connected),
+      onConnectionChange: (connected) => {
+        onConnection(connected);
+      },
     });
-    publisher = new RoutePublisher({
+    const shell = new RoutePublisher({
       speaker,
       backend,
       sessions: await bus.bucket(Buckets.peerSessions),
@@ -34,7 +37,9 @@ await runService({
       healthTimeoutMs: config.nodeHealthTimeoutMs,
       ...(config.routerId === undefined ? {} : { routerId: config.routerId }),
     });
-    const shell = publisher;
+    onConnection = (connected) => {
+      shell.busConnection(connected);
+    };
 
     const pending = new Set<string>();
     const follow = async <T extends { key: string }>(

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   EventTypes,
-  type RouteAnnouncedEvent,
   type AllocationSnapshot,
   type BgpConfigSnapshot,
   type BgpPeerSnapshot,
@@ -140,13 +139,15 @@ export class RoutePublisher {
   async run(signal: AbortSignal): Promise<void> {
     const { logger, readiness } = this.options;
     const onAbort = () => this.#wake?.();
+    // A function, so the checks after each await are not narrowed away.
+    const stopped = () => signal.aborted;
     signal.addEventListener('abort', onAbort, { once: true });
     let peerWatch: AbortController | undefined;
     try {
       while (!signal.aborted) {
         if (!this.#dirty) await new Promise<void>((resolve) => (this.#wake = resolve));
         this.#wake = undefined;
-        if (signal.aborted) break;
+        if (stopped()) break;
         this.#dirty = false;
         try {
           if (this.#held === undefined) {
@@ -158,7 +159,7 @@ export class RoutePublisher {
           }
           await this.#pass();
         } catch (error) {
-          if (signal.aborted) break;
+          if (stopped()) break;
           logger.warn({ err: error, speaker: this.speakerName }, 'could not reconcile the BGP speaker; will retry');
           this.options.metrics.failures.inc();
           readiness.notReady('speaker', error instanceof Error ? error.message : String(error));
@@ -178,9 +179,15 @@ export class RoutePublisher {
     if (!this.#inputsReady || this.#held === undefined) return;
     const { backend, speaker, metrics } = this.options;
     const config = this.#config;
-    if (config === undefined) return this.#warnOnce('no BGPConfig "default": announcing nothing until there is one');
+    if (config === undefined) {
+      this.#warnOnce('no BGPConfig "default": announcing nothing until there is one');
+      return;
+    }
     const global = this.#globalSettings(config);
-    if (typeof global === 'string') return this.#warnOnce(global);
+    if (typeof global === 'string') {
+      this.#warnOnce(global);
+      return;
+    }
     const started = performance.now();
 
     const outcome = await backend.ensureGlobal(global);
@@ -305,8 +312,7 @@ export class RoutePublisher {
           serviceUid: route.serviceUid,
           pool: route.pool,
         },
-        // One object for three event types: TypeScript cannot correlate `name` with `type`.
-      } as RouteAnnouncedEvent);
+      });
       this.options.metrics.events.inc({ type: name });
     } catch (error) {
       // Events are for others; a lost one must not hold back the routes.

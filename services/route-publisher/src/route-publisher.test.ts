@@ -214,7 +214,7 @@ describe('route-publisher against real NATS and gobgpd', () => {
         return [t, ajv.compile(JSON.parse(readFileSync(file, 'utf8')) as object)];
       }),
     );
-    await eventually('events seen', async () => received.length > 0, true);
+    await eventually('events seen', () => Promise.resolve(received.length > 0), true);
     for (const { subject, event } of received) {
       const kind = subject.split('.').at(-1) ?? '';
       const validate = validators.get(kind);

@@ -1,4 +1,10 @@
-import { Client, credentials, loadPackageDefinition, Metadata, type ServiceClientConstructor } from '@grpc/grpc-js';
+import {
+  credentials,
+  type Client,
+  loadPackageDefinition,
+  Metadata,
+  type ServiceClientConstructor,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 
 /** Where Debian's golang-github-osrg-gobgp-dev puts GoBGP's API definitions. */

@@ -133,7 +133,7 @@ export class GobgpBackend implements BgpBackend {
       if (peer === undefined || event?.['type'] === 'END_OF_INIT') continue;
       const conf = (peer['conf'] ?? {}) as Message;
       const state = (peer['state'] ?? {}) as Message;
-      const address = String(conf['neighbor_address'] ?? state['neighbor_address'] ?? '');
+      const address = [conf['neighbor_address'], state['neighbor_address']].find((a) => typeof a === 'string') ?? '';
       if (address !== '') yield { address, state: sessionState(peer), prefixesAnnounced: 0 };
     }
     if (!signal.aborted) throw new Error('GoBGP closed the event stream');

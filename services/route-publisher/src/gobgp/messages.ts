@@ -141,6 +141,6 @@ export function sessionState(peer: Message): SessionState {
 export function advertisedPrefixes(peer: Message): number {
   let total = 0;
   for (const afi of (peer['afi_safis'] as Message[] | undefined) ?? [])
-    total += Number(((afi['state'] as Message | undefined)?.['advertised'] as number | undefined) ?? 0);
+    total += ((afi['state'] as Message | undefined)?.['advertised'] as number | undefined) ?? 0;
   return total;
 }
