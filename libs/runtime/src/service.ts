@@ -80,8 +80,14 @@ export async function runService<S extends ConfigSpec>(definition: ServiceDefini
         logger.error({ err: error }, 'closing failed');
       }
     }
-    clearTimeout(timer);
     logger.info('stopped');
+    // stdout may be a pipe: flush, or process.exit can drop the last lines.
+    await new Promise<void>((resolve) => {
+      logger.flush(() => {
+        resolve();
+      });
+    });
+    clearTimeout(timer);
     process.exit(failed ? 1 : 0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
