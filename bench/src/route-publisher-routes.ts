@@ -36,17 +36,7 @@ protocol bgp spk6 { local 2001:db8::254 as 65000; neighbor 2001:db8::14 as 64512
   await lab.exec(lab.router.netns, 'sysctl', '-qw', 'net.ipv6.route.max_size=1000000');
   const world = await BgpWorld.open(bus);
   await world.bgpConfig({ topology: 'central', routerId: '192.0.2.14' });
-  await world.pools.put({
-    v: 1,
-    key: 'public',
-    revision: '1',
-    addresses: ['2001:db8:100::/112', '203.0.113.0/24'],
-    mode: 'bgp',
-    autoAssign: true,
-    priority: 0,
-    namespaces: [],
-    avoidBuggyIPs: false,
-  });
+  await world.pool(['2001:db8:100::/112', '203.0.113.0/24']);
   await world.peer('tor4', '192.0.2.254');
   await world.peer('tor6', '2001:db8::254');
   for (const [i, node] of NODES.entries()) await world.node(node, [`192.0.2.${11 + i}`, `2001:db8::${11 + i}`]);

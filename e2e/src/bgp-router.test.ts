@@ -63,19 +63,9 @@ function topology(name: 'central' | 'per-node', bird: string) {
       );
       world = await BgpWorld.open(bus);
       await world.bgpConfig({ topology: name, routerId: '192.0.2.14' });
-      await world.pools.put({
-        v: 1,
-        key: 'public',
-        revision: '1',
-        addresses: ['203.0.113.0/24', '2001:db8:1::/120'],
-        mode: 'bgp',
-        autoAssign: true,
-        priority: 0,
-        namespaces: [],
-        avoidBuggyIPs: false,
-      });
-      await world.peer('tor4', '192.0.2.254', { peerASN: 65000, myASN: 64512 });
-      await world.peer('tor6', '2001:db8::254', { peerASN: 65000, myASN: 64512 });
+      await world.pool(['203.0.113.0/24', '2001:db8:1::/120']);
+      await world.peer('tor4', '192.0.2.254');
+      await world.peer('tor6', '2001:db8::254');
       for (const node of NODES) await world.node(node, [V4[node as 'n1'], V6[node as 'n1']]);
       // The central speaker lives on its own host; per-node speakers on each node.
       const hosts = name === 'central' ? ['spk'] : NODES;

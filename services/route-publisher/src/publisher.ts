@@ -71,6 +71,11 @@ export class RoutePublisher {
   /** The routes as last announced, for route events. */
   #announced: Map<string, DesiredRoute> | undefined;
   #peers: readonly PeerSpec[] = [];
+  /**
+   * The global settings and neighbors last applied on this connection: while they stay the same,
+   * a pass (say, for an endpoint change) makes no GetBgp or ListPeer call.
+   */
+  #applied: string | undefined;
   readonly #sessions = new Map<string, PeerSessionSnapshot>();
   #lastWarning = '';
 
@@ -163,7 +168,7 @@ export class RoutePublisher {
           logger.warn({ err: error, speaker: this.speakerName }, 'could not reconcile the BGP speaker; will retry');
           this.options.metrics.failures.inc();
           readiness.notReady('speaker', error instanceof Error ? error.message : String(error));
-          this.#held = undefined;
+          this.#forgetSpeaker();
           this.#dirty = true;
           await sleep(this.options.retryMs ?? 1000, undefined, { signal }).catch(() => undefined);
         }
@@ -189,20 +194,23 @@ export class RoutePublisher {
       return;
     }
     const started = performance.now();
-
-    const outcome = await backend.ensureGlobal(global);
-    if (outcome !== 'unchanged') {
-      this.options.logger.info({ speaker: this.speakerName, ...global, outcome }, 'BGP speaker started');
-      this.#held = await backend.listPaths();
-    }
     const mine = config.topology === speaker.topology;
     if (!mine)
       this.#warnOnce(`BGPConfig topology is ${config.topology}: this ${speaker.topology} speaker withdraws everything`);
     else this.#lastWarning = '';
-
     const nodeLabels = speaker.topology === 'per-node' ? this.nodes.get(speaker.node)?.labels : undefined;
     const peers = mine ? desiredPeers(this.bgpPeers.values(), config, speaker, nodeLabels) : [];
-    await this.#applyPeers(peers);
+
+    const applied = JSON.stringify({ global, peers });
+    if (applied !== this.#applied) {
+      const outcome = await backend.ensureGlobal(global);
+      if (outcome !== 'unchanged') {
+        this.options.logger.info({ speaker: this.speakerName, ...global, outcome }, 'BGP speaker started');
+        this.#held = await backend.listPaths();
+      }
+      await this.#applyPeers(peers);
+      this.#applied = applied;
+    }
 
     const routes = mine ? desiredRoutes(this.#inputs()) : new Map<string, DesiredRoute>();
     const view = speakerRoutes(routes.values(), speaker);
@@ -269,6 +277,12 @@ export class RoutePublisher {
     if (add.length + replace.length + remove.length > 0) await this.#refreshStatus();
   }
 
+  /** The speaker's state is unknown (it failed or restarted): read it all again. */
+  #forgetSpeaker(): void {
+    this.#held = undefined;
+    this.#applied = undefined;
+  }
+
   #inputs(): RouteInputs {
     return {
       allocations: this.allocations,
@@ -330,7 +344,7 @@ export class RoutePublisher {
     } catch (error) {
       if (signal.aborted) return;
       this.options.logger.warn({ err: error, speaker: this.speakerName }, 'lost the BGP speaker; reconnecting');
-      this.#held = undefined;
+      this.#forgetSpeaker();
       this.changed();
     } finally {
       clearInterval(timer);

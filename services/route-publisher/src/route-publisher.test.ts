@@ -63,16 +63,7 @@ describe('route-publisher against real NATS and gobgpd', () => {
       for await (const m of sub) received.push({ subject: m.subject, event: m.json<Record<string, unknown>>() });
     })();
     await world.bgpConfig();
-    await world.pools.put({
-      v: 1,
-      key: 'public',
-      revision: '1',
-      addresses: ['203.0.113.0/24', '2001:db8:1::/120'],
-      mode: 'bgp',
-      autoAssign: true,
-      priority: 0,
-      namespaces: [],
-      avoidBuggyIPs: false,
+    await world.pool(['203.0.113.0/24', '2001:db8:1::/120'], {
       bgp: { communities: ['64512:100'], localPref: 150, peers: [] },
     });
     for (const [i, name] of ['n1', 'n2', 'n3'].entries()) {

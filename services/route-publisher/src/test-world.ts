@@ -11,7 +11,7 @@ import type {
   PoolSnapshot,
   ServiceSnapshot,
 } from '@berth/contracts';
-import { exampleAllocation, exampleNode, exampleService } from '@berth/contracts/examples';
+import { exampleAllocation, exampleNode, examplePool, exampleService } from '@berth/contracts/examples';
 
 export const ROUTE_PUBLISHER_MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
 
@@ -56,6 +56,11 @@ export class BgpWorld {
       gracefulRestart: false,
       ...overrides,
     });
+  }
+
+  /** The BGP pool `public`. */
+  pool(addresses: string[], overrides: Partial<PoolSnapshot> = {}): Promise<number> {
+    return this.pools.put(examplePool('public', addresses, overrides));
   }
 
   peer(name: string, address: string, overrides: Partial<BgpPeerSnapshot> = {}): Promise<number> {

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   credentials,
   type Client,
@@ -23,7 +25,13 @@ export class GobgpClient {
 
   constructor(target: string, protoDir: string = DEBIAN_PROTO_DIR) {
     assertLocalTarget(target);
-    const definition = loadSync(['gobgp.proto', 'attribute.proto', 'capability.proto'], {
+    const files = ['gobgp.proto', 'attribute.proto', 'capability.proto'];
+    const missing = files.filter((f) => !existsSync(join(protoDir, f)));
+    if (missing.length > 0)
+      throw new Error(
+        `GoBGP's API definitions ${missing.join(', ')} are not in ${protoDir}: apt-get install golang-github-osrg-gobgp-dev, or point BERTH_GOBGP_PROTO_DIR at a folder with GoBGP v3's api/*.proto`,
+      );
+    const definition = loadSync(files, {
       includeDirs: [protoDir],
       keepCase: true,
       longs: Number,
