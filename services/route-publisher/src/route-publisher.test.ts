@@ -149,6 +149,8 @@ describe('route-publisher against real NATS and gobgpd', () => {
     await eventually('two neighbors', neighbors, ['192.0.2.253:9', '192.0.2.254:9']);
     await world.peer('tor-b', '192.0.2.253', { holdTimeSeconds: 30, keepaliveTimeSeconds: 10 });
     await eventually('tor-b changed', neighbors, ['192.0.2.253:30', '192.0.2.254:9']);
+    // The log line follows the AddPeer call that the listing above may already show.
+    await publisher.logged('BGP neighbor changed');
     const changes = publisher.lines.filter((l) => l.msg === 'BGP neighbor changed').map((l) => l['peer']);
     assert.deepEqual(changes, ['tor-b']);
     // Session state comes back through the bus for BGPPeer status.
