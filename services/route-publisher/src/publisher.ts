@@ -2,10 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   EventTypes,
+  healthyNodes,
+  nextExpiry,
   type AllocationSnapshot,
   type BgpConfigSnapshot,
   type BgpPeerSnapshot,
   type EndpointsSnapshot,
+  type Heartbeat,
   type NodeHealthSnapshot,
   type NodeSnapshot,
   type PeerSessionSnapshot,
@@ -18,7 +21,7 @@ import type { BgpBackend, GlobalSettings, PeerStatus } from './backend/backend.j
 import { desiredPeers, diffPeers, type PeerSpec } from './peers/desired-peers.js';
 import { desiredRoutes, nodeAddress, type DesiredRoute, type RouteInputs } from './routes/desired.js';
 import { diffPaths } from './routes/diff.js';
-import { healthyNodes, nextExpiry, type Heartbeat } from './routes/node-health.js';
+
 import { pathKey, speakerName, speakerPaths, type PathSpec, type Speaker } from './routes/speaker-paths.js';
 import { speakerRoutes, transitions, type Transition } from './routes/transitions.js';
 import type { RoutePublisherMetrics } from './metrics.js';
