@@ -26,7 +26,12 @@ export default tseslint.config(
   },
   {
     // Decisions stay pure: no I/O modules in files that only decide.
-    files: ['**/src/decide/**/*.ts', 'libs/contracts/src/**/*.ts'],
+    files: [
+      '**/src/decide/**/*.ts',
+      'libs/contracts/src/**/*.ts',
+      'services/route-publisher/src/{routes,peers}/**/*.ts',
+      'services/node-agent/src/{election,packets,health}/**/*.ts',
+    ],
     ignores: ['libs/contracts/src/write-schemas.ts', '**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
@@ -41,6 +46,7 @@ export default tseslint.config(
             'node:http*',
             'node:child_process',
             'node:dgram',
+            '**/rawsock/**',
           ],
           paths: [
             { name: 'node:net', importNames: ['connect', 'createConnection', 'createServer', 'Socket', 'Server'] },

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { IpAddress, ObjectName, ServiceKey } from './common.js';
 
@@ -94,3 +95,22 @@ export const EventSchemas = {
   routeWithdrawn: RouteWithdrawnEvent,
   l2OwnerChanged: L2OwnerChangedEvent,
 } as const satisfies Record<EventName, TSchema>;
+
+/** A new CloudEvent of `name` about `subject` (a VIP), with a fresh id and the current time. */
+export function newEvent<N extends EventName>(
+  name: N,
+  source: string,
+  subject: string,
+  data: Static<(typeof EventSchemas)[N]>['data'],
+): Static<(typeof EventSchemas)[N]> {
+  return {
+    specversion: '1.0',
+    id: randomUUID(),
+    source,
+    type: EventTypes[name].type,
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    subject,
+    data,
+  };
+}

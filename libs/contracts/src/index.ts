@@ -17,6 +17,7 @@ export {
   EventSchemas,
   EventTypes,
   L2OwnerChangedEvent,
+  newEvent,
   RouteAnnouncedEvent,
   RouteChangedEvent,
   RouteWithdrawnEvent,

@@ -18,9 +18,20 @@ export interface BerthProcess {
   stop(): Promise<number | null>;
 }
 
-/** Runs `main` (a built service's main.js) on this Node with only the given environment. */
-export function startBerthProcess(main: string, env: Record<string, string>): BerthProcess {
-  const child = spawn(process.execPath, [main], {
+/**
+ * Runs `main` (a built service's main.js) on this Node with only the given environment, inside
+ * `netns` when given (`ip netns exec` execs, so the child's PID is Node's own).
+ */
+export function startBerthProcess(
+  main: string,
+  env: Record<string, string>,
+  options: { netns?: string } = {},
+): BerthProcess {
+  const [command, args] =
+    options.netns === undefined
+      ? [process.execPath, [main]]
+      : ['ip', ['netns', 'exec', options.netns, process.execPath, main]];
+  const child = spawn(command, args, {
     env: { PATH: process.env['PATH'] ?? '', BERTH_HEALTH_HOST: '127.0.0.1', BERTH_HEALTH_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

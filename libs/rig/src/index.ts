@@ -14,4 +14,4 @@ export type { RigControlPlane } from './control-plane.js';
 export { startBerthProcess } from './berth-process.js';
 export type { BerthProcess, LogLine } from './berth-process.js';
 export { startLab } from './lab.js';
-export type { LabHost, RigBird, RigLab } from './lab.js';
+export type { LabHost, RigBird, RigBusLink, RigCapture, RigLab } from './lab.js';

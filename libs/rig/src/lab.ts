@@ -1,6 +1,9 @@
 import { execFile } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { connect, createServer, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { RigError } from './errors.js';
@@ -29,10 +32,35 @@ export interface RigLab {
   exec(netns: string, command: string, ...args: string[]): Promise<string>;
   /** The next hops of `prefix` in the router's kernel routing table, sorted (empty: no route). */
   routerNextHops(prefix: string): Promise<string[]>;
+  /** Connects `host` to a TCP server of the root namespace (`target`: `nats://127.0.0.1:4222`). */
+  busLink(host: LabHost, target: string): Promise<RigBusLink>;
+  /** Starts tcpdump (`-nn -e -tt -l`) on `eth0` of `host` with a capture filter; resolves once it listens. */
+  capture(host: LabHost, filter: string): Promise<RigCapture>;
   /** Starts BIRD 2 in the router namespace with this configuration. */
   startBird(config: string): Promise<RigBird>;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * A lab host's own way to the bus: `url` inside the host's namespace leads to a server in the
+ * root namespace, through a Unix socket. It can be cut, for one host alone.
+ */
+export interface RigBusLink {
+  /** What the host's processes connect to (`BERTH_NATS_SERVERS`). */
+  readonly url: string;
+  /** Silently drops everything both ways, as a dead switch port would: connections stay open. */
+  cut(): void;
+  /** Resets the connections that were cut (their streams lost bytes) and carries traffic again. */
+  restore(): void;
+  close(): Promise<void>;
+}
+
+/** tcpdump running in a lab host, its lines collected in a file. */
+export interface RigCapture {
+  /** What it printed so far. */
+  text(): Promise<string>;
+  stop(): Promise<void>;
 }
 
 export interface RigBird {
@@ -58,7 +86,9 @@ export async function startLab(hostNames: readonly string[]): Promise<RigLab> {
     return netns;
   };
   const servers: RigProcess[] = [];
+  const links: RigBusLink[] = [];
   const stop = async () => {
+    for (const link of links) await link.close();
     await stopAndRemove(servers, []);
     for (const netns of created) await sh('netns', 'del', netns).catch(() => undefined);
     await stopAndRemove([], [dir]);
@@ -96,6 +126,21 @@ export async function startLab(hostNames: readonly string[]): Promise<RigLab> {
         const hops = routes.flatMap((r) => (r.nexthops ?? []).map((h) => h.gateway).concat(r.gateway ?? []));
         return hops.sort();
       },
+      async busLink(host, target) {
+        const link = await busLink(dir, host, target, servers);
+        links.push(link);
+        return link;
+      },
+      async capture(host, filter) {
+        const tcpdump = requireTool('tcpdump');
+        const name = `tcpdump-${host.name}-${servers.length}`;
+        const args = ['-i', 'eth0', '-nn', '-e', '-tt', '-l', '-U', filter];
+        const server = spawnServer(name, tcpdump, args, { dir, netns: host.netns });
+        servers.push(server);
+        const text = () => readFile(server.logFile, 'utf8');
+        await waitUntil(server, 'listening', async () => (await text()).includes('listening on'), 10_000);
+        return { text, stop: () => server.stop() };
+      },
       async startBird(config) {
         const bird = requireTool('bird');
         const birdc = requireTool('birdc');
@@ -118,4 +163,65 @@ export async function startLab(hostNames: readonly string[]): Promise<RigLab> {
     await stop();
     throw error;
   }
+}
+
+const LINK_PORT = 4222;
+
+async function busLink(dir: string, host: LabHost, target: string, servers: RigProcess[]): Promise<RigBusLink> {
+  const { hostname, port } = new URL(target);
+  const path = join(dir, `bus-${host.name}.sock`);
+  let cut = false;
+  const open = new Set<Socket>();
+  const server = createServer((inner) => {
+    const outer = connect(Number(port), hostname);
+    const pair = [inner, outer] as const;
+    for (const socket of pair) {
+      open.add(socket);
+      socket
+        .on('error', () => undefined)
+        .on('close', () => {
+          open.delete(socket);
+          for (const other of pair) other.destroy();
+        });
+    }
+    inner.on('data', (chunk: Buffer) => {
+      if (!cut) outer.write(chunk);
+    });
+    outer.on('data', (chunk: Buffer) => {
+      if (!cut) inner.write(chunk);
+    });
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
+  const forward = join(dirname(fileURLToPath(import.meta.url)), 'unix-forward.js');
+  const forwarder = spawnServer(
+    `bus-forward-${host.name}`,
+    process.execPath,
+    [forward, `127.0.0.1:${LINK_PORT}`, path],
+    {
+      dir,
+      netns: host.netns,
+    },
+  );
+  servers.push(forwarder);
+  await waitUntil(
+    forwarder,
+    'listening',
+    async () => (await readFile(forwarder.logFile, 'utf8')).includes('listening'),
+    10_000,
+  );
+  return {
+    url: `nats://127.0.0.1:${LINK_PORT}`,
+    cut: () => {
+      cut = true;
+    },
+    restore: () => {
+      for (const socket of open) socket.destroy();
+      cut = false;
+    },
+    async close() {
+      for (const socket of open) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await forwarder.stop();
+    },
+  };
 }

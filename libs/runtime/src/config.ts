@@ -96,6 +96,15 @@ export const env = {
       fallback,
     ),
 
+  /** A regular expression, matched against whole names (anchor it yourself). */
+  regex: (name: string, fallback?: string) =>
+    setting(
+      name,
+      'a regular expression',
+      (text) => new RegExp(text),
+      fallback === undefined ? undefined : new RegExp(fallback),
+    ),
+
   /** A path to a readable file (certificates, keys, credentials); unset means none. */
   file: (name: string): Setting<string | undefined> => ({
     env: name,

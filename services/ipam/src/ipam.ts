@@ -1,5 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
-import type { AllocationSnapshot, PoolSnapshot, ServiceSnapshot } from '@berth/contracts';
+import { createHash } from 'node:crypto';
+import { newEvent, type AllocationSnapshot, type PoolSnapshot, type ServiceSnapshot } from '@berth/contracts';
 import type { Bus } from '@berth/bus';
 import { KeyedWorker, type Logger } from '@berth/runtime';
 import { formatAddress, parseAddress, parseEntry, poolUsage, rangeContains } from '@berth/ipnet';
@@ -237,16 +237,10 @@ export class Ipam {
   private event(name: 'vipAssigned' | 'vipReleased', vip: string, svc: { key: string; uid: string }, pool: string) {
     const { family, value } = parseAddress(vip);
     const address = formatAddress(family, value);
-    return this.bus.publishEvent(name, {
-      specversion: '1.0',
-      id: randomUUID(),
-      source: this.source,
-      type: name === 'vipAssigned' ? 'dev.berth.vip.assigned.v1' : 'dev.berth.vip.released.v1',
-      time: new Date().toISOString(),
-      datacontenttype: 'application/json',
-      subject: address,
-      data: { vip: address, service: svc.key, serviceUid: svc.uid, pool },
-    });
+    return this.bus.publishEvent(
+      name,
+      newEvent(name, this.source, address, { vip: address, service: svc.key, serviceUid: svc.uid, pool }),
+    );
   }
 
   private world() {

@@ -1,4 +1,4 @@
-import { Buckets, connectBus, type BucketSpec } from '@berth/bus';
+import { BucketFollower, Buckets, connectBus, into } from '@berth/bus';
 import { runService } from '@berth/runtime';
 import { routePublisherConfig } from './config.js';
 import { GobgpBackend } from './gobgp/gobgp-backend.js';
@@ -41,39 +41,16 @@ await runService({
       shell.busConnection(connected);
     };
 
-    const pending = new Set<string>();
-    const follow = async <T extends { key: string }>(
-      spec: BucketSpec<T>,
-      apply: (key: string, value: T | undefined, replayed: boolean) => void,
-    ) => {
-      pending.add(spec.name);
-      const bucket = await bus.bucket(spec);
-      let replayed = true;
-      for await (const change of bucket.watch(signal)) {
-        if (change.type === 'initialized') {
-          replayed = false;
-          pending.delete(spec.name);
-          if (pending.size === 0) shell.inputsInitialized();
-        } else apply(change.key, change.type === 'put' ? change.value : undefined, replayed);
-      }
-    };
-    const into =
-      <T extends { key: string }>(map: Map<string, T>) =>
-      (key: string, value: T | undefined) => {
-        if (value === undefined) map.delete(key);
-        else map.set(key, value);
-        shell.changed();
-      };
-    const follows = [
-      follow(Buckets.allocations, into(shell.allocations)),
-      follow(Buckets.services, into(shell.services)),
-      follow(Buckets.endpoints, into(shell.endpoints)),
-      follow(Buckets.nodes, into(shell.nodes)),
-      follow(Buckets.pools, into(shell.pools)),
-      follow(Buckets.bgpPeers, into(shell.bgpPeers)),
-      follow(Buckets.bgpConfig, (_key, value) => shell.bgpConfig(value)),
-      follow(Buckets.nodeHealth, (key, value, replayed) => shell.heartbeat(key, value, replayed)),
-    ];
+    const inputs = new BucketFollower(bus, signal, () => shell.inputsInitialized());
+    const changed = () => shell.changed();
+    inputs.follow(Buckets.allocations, into(shell.allocations, changed));
+    inputs.follow(Buckets.services, into(shell.services, changed));
+    inputs.follow(Buckets.endpoints, into(shell.endpoints, changed));
+    inputs.follow(Buckets.nodes, into(shell.nodes, changed));
+    inputs.follow(Buckets.pools, into(shell.pools, changed));
+    inputs.follow(Buckets.bgpPeers, into(shell.bgpPeers, changed));
+    inputs.follow(Buckets.bgpConfig, (_key, value) => shell.bgpConfig(value));
+    inputs.follow(Buckets.nodeHealth, (key, value, replayed) => shell.heartbeat(key, value, replayed));
     const running = shell.run(signal);
     logger.info(
       { speaker: shell.speakerName, topology: speaker.topology, target: config.gobgpTarget },
@@ -82,7 +59,7 @@ await runService({
     return [
       () => bus.close(),
       async () => {
-        await Promise.allSettled([...follows, running]);
+        await Promise.allSettled([inputs.done(), running]);
         backend.close();
       },
     ];

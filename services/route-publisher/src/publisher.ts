@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  EventTypes,
   healthyNodes,
+  newEvent,
   nextExpiry,
   type AllocationSnapshot,
   type BgpConfigSnapshot,
@@ -310,26 +309,21 @@ export class RoutePublisher {
     const { route } = change;
     const name = change.type;
     try {
-      await this.options.bus.publishEvent(name, {
-        specversion: '1.0',
-        id: randomUUID(),
-        source: `berth/route-publisher/${this.speakerName}`,
-        type: EventTypes[name].type,
-        time: new Date().toISOString(),
-        datacontenttype: 'application/json',
-        subject: route.vip,
-        data: {
-          prefix: route.prefix,
-          vip: route.vip,
-          nextHops: route.nextHops.map((h) => h.address),
-          communities: [...route.communities],
-          ...(route.localPref === undefined ? {} : { localPref: route.localPref }),
-          speaker: this.speakerName,
-          service: route.service,
-          serviceUid: route.serviceUid,
-          pool: route.pool,
-        },
-      });
+      const data = {
+        prefix: route.prefix,
+        vip: route.vip,
+        nextHops: route.nextHops.map((h) => h.address),
+        communities: [...route.communities],
+        ...(route.localPref === undefined ? {} : { localPref: route.localPref }),
+        speaker: this.speakerName,
+        service: route.service,
+        serviceUid: route.serviceUid,
+        pool: route.pool,
+      };
+      await this.options.bus.publishEvent(
+        name,
+        newEvent(name, `berth/route-publisher/${this.speakerName}`, route.vip, data),
+      );
       this.options.metrics.events.inc({ type: name });
     } catch (error) {
       // Events are for others; a lost one must not hold back the routes.

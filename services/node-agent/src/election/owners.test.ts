@@ -130,8 +130,7 @@ describe('electOwners', () => {
               (wanted.length === 0 || wanted.some((w) => interfaces.includes(w))) &&
               services.every(
                 (s) =>
-                  s?.externalTrafficPolicy !== 'Local' ||
-                  (inputs.endpoints.get(s.key)?.readyByNode[node.key] ?? 0) > 0,
+                  s?.externalTrafficPolicy !== 'Local' || (inputs.endpoints.get(s.key)?.readyByNode[node.key] ?? 0) > 0,
               )
             );
           });

@@ -22,4 +22,7 @@ export function addressText(bytes: Uint8Array): string {
 }
 
 /** `aa:bb:cc:dd:ee:ff`. */
-export const macText = (mac: Uint8Array): string => Buffer.from(mac).toString('hex').replace(/(..)(?!$)/g, '$1:');
+export const macText = (mac: Uint8Array): string =>
+  Buffer.from(mac)
+    .toString('hex')
+    .replace(/(..)(?!$)/g, '$1:');

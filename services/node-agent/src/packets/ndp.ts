@@ -29,7 +29,7 @@ export type NdpMessage = NeighborSolicitation | NeighborAdvertisement;
 /** The link-layer address option of `type`, or undefined; `false` when the options are malformed. */
 function linkLayerOption(options: Buffer, type: number): Buffer | undefined | false {
   let found: Buffer | undefined;
-  for (let at = 0; at < options.length; ) {
+  for (let at = 0; at < options.length;) {
     if (at + 2 > options.length) return false;
     const length = (options[at + 1] ?? 0) * 8;
     if (length === 0 || at + length > options.length) return false;
@@ -55,7 +55,12 @@ export function parseNdp(message: Buffer, hopLimit: number): NdpMessage | undefi
     const mac = linkLayerOption(message.subarray(24), OPTION_TARGET_LINK_LAYER);
     if (mac === false) return undefined;
     const flags = message[4] ?? 0;
-    const common = { type: 'advertisement', target, solicited: (flags & 0x40) !== 0, override: (flags & 0x20) !== 0 } as const;
+    const common = {
+      type: 'advertisement',
+      target,
+      solicited: (flags & 0x40) !== 0,
+      override: (flags & 0x20) !== 0,
+    } as const;
     return mac === undefined ? common : { ...common, targetMac: mac };
   }
   return undefined;

@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { answersPerRequest, L2Lab, type WireFrame } from './testing/index.js';
+
+const VIP4 = '192.0.2.100';
+const VIP6 = '2001:db8::100';
+
+/** Fails when any broadcast request for `ip` got replies from more than one MAC. */
+async function assertOneAnswerEach(lab: L2Lab, frames: readonly WireFrame[], ip: string): Promise<number> {
+  const windows = answersPerRequest(frames, ip, await lab.macOf('client'));
+  const doubled = windows.filter((w) => w.length > 1);
+  assert.deepEqual(doubled, [], `requests for ${ip} answered by two nodes at once`);
+  return windows.filter((w) => w.length === 1).length;
+}
+
+describe('node-agent: layer 2 in network namespaces', { timeout: 170_000 }, () => {
+  let lab: L2Lab;
+
+  before(async () => {
+    lab = await L2Lab.start({ nodes: 3 });
+    await lab.service('web', [VIP4, VIP6]);
+    for (const node of lab.nodes) lab.startAgent(node.name);
+  });
+
+  after(async () => {
+    if (process.env['BERTH_TEST_LOGS'] !== undefined)
+      for (const [node, agent] of lab.agents)
+        for (const line of agent.lines) console.log(node, JSON.stringify(line).slice(0, 300));
+    await lab.stop();
+  });
+
+  it('exactly one node answers ARP and NDP for a VIP, and nobody for other addresses', async () => {
+    const owner4 = await lab.waitForOwner(VIP4);
+    const owner6 = await lab.waitForOwner(VIP6);
+    const macs4 = await lab.arping(VIP4, 3);
+    assert.equal(macs4.length, 3, 'every request answered');
+    assert.deepEqual([...new Set(macs4)], [await lab.macOf(owner4)]);
+    // ndisc6 -m also prints the new owner's repeated unsolicited advertisements: same MAC.
+    assert.deepEqual([...new Set(await lab.ndisc(VIP6))], [await lab.macOf(owner6)], 'answered by the owner alone');
+    assert.deepEqual(await lab.arping('192.0.2.150', 2), [], 'not a VIP: no answer');
+    assert.deepEqual(await lab.ndisc('2001:db8::150'), [], 'not a VIP: no answer');
+    // A node's own address is answered by its kernel, not by an agent pretending.
+    assert.deepEqual(await lab.arping(lab.nodes[1]?.ipv4 ?? ''), [await lab.macOf('node2')]);
+    // The VIP is never put on an interface.
+    for (const node of lab.nodes) {
+      const addresses = await lab.lab.exec(node.netns, 'ip', '-br', 'addr');
+      assert.doesNotMatch(addresses, /192\.0\.2\.100|2001:db8::100/);
+    }
+  });
+
+  it('SIGKILL of the owner: another node announces the VIP and the client moves to it; never two answers at once', async (t) => {
+    const owner = await lab.waitForOwner(VIP4);
+    // The client's kernel learns the VIP's MAC, as any host that talked to it would.
+    await lab.lab.exec(lab.client.netns, 'ping', '-c', '1', '-W', '1', VIP4).catch(() => undefined);
+    assert.equal(await clientNeighbour(lab, VIP4), await lab.macOf(owner));
+    const capture = await lab.capture();
+    const probe = await lab.probe([VIP4, VIP6]);
+    await sleep(500);
+    const killedAt = Date.now() / 1000;
+    await lab.kill(owner);
+    const next = await lab.waitForOwner(VIP4, { not: owner });
+    const nextMac = await lab.macOf(next);
+    await sleep(500);
+    const garp = (await capture.frames()).find((f) => f.kind === 'garp' && f.ip === VIP4 && f.mac === nextMac);
+    assert.ok(garp !== undefined, `no gratuitous ARP from ${next}`);
+    assert.ok(garp.t > killedAt);
+    t.diagnostic(`failover: ${Math.round((garp.t - killedAt) * 1000)} ms from SIGKILL to ${next}'s gratuitous ARP`);
+    assert.equal(await clientNeighbour(lab, VIP4), nextMac, "the client's neighbour entry moved");
+
+    // The killed agent comes back; the VIP returns to it by a handover, still one answer at a time.
+    lab.startAgent(owner);
+    assert.equal(await lab.waitForOwner(VIP4, { not: next }), owner);
+    await sleep(1000);
+    await probe.stop();
+    const frames = await capture.frames();
+    await capture.stop();
+    const answered4 = await assertOneAnswerEach(lab, frames, VIP4);
+    const answered6 = await assertOneAnswerEach(lab, frames, VIP6);
+    assert.ok(answered4 > 20 && answered6 > 20, `only ${answered4} / ${answered6} requests were answered`);
+  });
+
+  it('an owner cut off from the bus alone: another takes over within a second and the cut-off one steps back on seeing it', async (t) => {
+    const owner = await lab.waitForOwner(VIP4);
+    const ownerMac = await lab.macOf(owner);
+    const capture = await lab.capture();
+    const probe = await lab.probe([VIP4]);
+    await sleep(500);
+    const cutAt = Date.now() / 1000;
+    lab.links.get(owner)?.cut();
+    const next = await lab.waitForOwner(VIP4, { not: owner });
+    await sleep(1000);
+    const frames = (await capture.frames()).filter((f) => f.ip === VIP4 && f.t > cutAt);
+    const nextMac = await lab.macOf(next);
+    const takeover = frames.find((f) => f.kind === 'garp' && f.mac === nextMac);
+    assert.ok(takeover !== undefined, `no gratuitous ARP from ${next}`);
+    const lastOld = frames.filter((f) => f.kind === 'arp-reply' && f.mac === ownerMac).at(-1);
+    const firstNew = frames.find((f) => (f.kind === 'arp-reply' || f.kind === 'garp') && f.mac === nextMac);
+    const overlapMs =
+      lastOld === undefined || firstNew === undefined ? 0 : Math.max(0, (lastOld.t - firstNew.t) * 1000);
+    t.diagnostic(
+      `takeover ${Math.round((takeover.t - cutAt) * 1000)} ms after the cut; both answered for ${overlapMs.toFixed(1)} ms`,
+    );
+    assert.ok(takeover.t - cutAt < 1.5, 'taken over within the timeout and a heartbeat or two');
+    assert.ok(overlapMs < 100, `both answered for ${overlapMs} ms`);
+    await lab.agents.get(owner)?.logged('another host announced the VIP; stepped back', 5000);
+
+    // Back on the bus, it rejoins and takes the VIP back by a handover.
+    lab.links.get(owner)?.restore();
+    assert.equal(await lab.waitForOwner(VIP4, { not: next, timeoutMs: 20_000 }), owner);
+    await sleep(1000);
+    await probe.stop();
+    const after = (await capture.frames()).filter((f) => f.t > takeover.t + 0.2);
+    await capture.stop();
+    await assertOneAnswerEach(lab, after, VIP4);
+  });
+
+  // Last: after NATS restarts, watches take several seconds to resume (see the note in README).
+  it('a bus that is down for everyone changes nothing: same owners, answers go on', async () => {
+    const owner4 = await lab.waitForOwner(VIP4);
+    const owner6 = await lab.waitForOwner(VIP6);
+    const capture = await lab.capture();
+    const probe = await lab.probe([VIP4, VIP6]);
+    const since = Date.now();
+    await lab.nats.restart({ downMs: 3000 });
+    await sleep(2000);
+    await probe.stop();
+    const frames = (await capture.frames()).filter((f) => f.t * 1000 > since);
+    await capture.stop();
+    const ownerMacs = new Set([await lab.macOf(owner4), await lab.macOf(owner6)]);
+    const clientMac = await lab.macOf('client');
+    const answers = frames.filter((f) => f.kind === 'arp-reply' || f.kind === 'na');
+    assert.ok(answers.length > 100, `only ${answers.length} answers while the bus was down`);
+    assert.deepEqual(
+      frames.filter((f) => f.mac !== undefined && !ownerMacs.has(f.mac) && f.from !== clientMac),
+      [],
+      'nobody else answered or announced',
+    );
+    for (const [node, agent] of lab.agents) {
+      const moved = agent.lines.filter(
+        (l) => Date.parse(String(l['time'])) > since && /answering for VIP|stopped answering/.test(l.msg ?? ''),
+      );
+      assert.deepEqual(moved, [], `${node} changed role`);
+    }
+  });
+});
+
+/** The MAC the client's kernel holds for `ip`. */
+async function clientNeighbour(lab: L2Lab, ip: string): Promise<string | undefined> {
+  const out = await lab.lab.exec(lab.client.netns, 'ip', '-j', 'neigh', 'show', ip, 'dev', 'eth0');
+  const [entry] = JSON.parse(out === '' ? '[]' : out) as { lladdr?: string }[];
+  return entry?.lladdr;
+}
