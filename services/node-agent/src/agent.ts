@@ -125,6 +125,8 @@ export class NodeAgent {
     const current = this.#health.current(now);
     if (current !== this.#current) {
       this.#current = current;
+      // Elect again on the current view, so that the owners it records are the ones to fail over from.
+      if (current) this.#dirty = true;
       this.options.metrics.busCurrent.set(current ? 1 : 0);
       const node = this.options.node;
       if (current) this.options.logger.info({ node }, 'view of the bus is current');
@@ -203,9 +205,16 @@ export class NodeAgent {
       const previous = this.#lastOwners.get(owner.vip);
       if (this.#lastOwners.has(owner.vip) && previous === owner.node) continue;
       this.#lastOwners.set(owner.vip, owner.node);
+      const key = wireAddress(owner.vip).key;
+      if (owner.node === self) this.#takeoverFrom.set(key, previous);
+      else this.#takeoverFrom.delete(key);
       if (owner.node === self || (owner.node === undefined && previous === self)) void this.#publish(owner, previous);
     }
-    for (const vip of [...this.#lastOwners.keys()]) if (!this.#owners.has(vip)) this.#lastOwners.delete(vip);
+    for (const vip of [...this.#lastOwners.keys()])
+      if (!this.#owners.has(vip)) {
+        this.#lastOwners.delete(vip);
+        this.#takeoverFrom.delete(wireAddress(vip).key);
+      }
   }
 
   async #publish(owner: L2Owner, previous: string | undefined): Promise<void> {

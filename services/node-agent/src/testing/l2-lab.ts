@@ -206,16 +206,24 @@ export class L2Lab {
   }
 
   /**
-   * Asks for `ips` from the client every `intervalMs` until `stop()` (or `durationMs`): ARP for
-   * IPv4, Neighbor Solicitations for IPv6. Answers are seen in a `capture()`.
+   * Asks for `ips` from the client, `batch` times every `intervalMs`, until `stop()` (or
+   * `durationMs`): ARP for IPv4, Neighbor Solicitations for IPv6. Answers are seen in a
+   * `capture()`; `stop()` also says how many requests went out and how many answers came back.
    */
-  async probe(ips: readonly string[], intervalMs = 50, durationMs = 120_000): Promise<{ stop(): Promise<void> }> {
+  async probe(
+    ips: readonly string[],
+    options: { intervalMs?: number; durationMs?: number; batch?: number } = {},
+  ): Promise<{ stop(): Promise<{ sent: number; answers: number }> }> {
     const { client } = this;
-    const args = [PROBER, 'eth0', String(intervalMs), String(durationMs), client.ipv4, client.ipv6, ...ips];
+    const { intervalMs = 50, durationMs = 120_000, batch = 1 } = options;
+    const timing = [String(intervalMs), String(durationMs), String(batch)];
+    const args = [PROBER, 'eth0', ...timing, client.ipv4, client.ipv6, ...ips];
     const child = spawn('ip', ['netns', 'exec', client.netns, process.execPath, ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     this.#probers.add(child);
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     await new Promise<void>((resolve, reject) => {
       child.stdout.once('data', () => resolve());
@@ -226,6 +234,8 @@ export class L2Lab {
         child.kill('SIGTERM');
         await exited;
         this.#probers.delete(child);
+        const summary = output.trim().split('\n').at(-1) ?? '{}';
+        return JSON.parse(summary) as { sent: number; answers: number };
       },
     };
   }

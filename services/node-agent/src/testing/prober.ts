@@ -2,18 +2,26 @@
  * A lab client that asks for addresses many times a second, for watching failovers: broadcast
  * ARP requests and multicast Neighbor Solicitations from the client's own addresses. What is
  * answered is read from a capture, not from here. Runs inside the client's namespace:
- *   node prober.js <interface> <interval ms> <duration ms> <source v4> <source v6> <ip>...
+ *   node prober.js <interface> <interval ms> <duration ms> <batch> <source v4> <source v6> <ip>...
+ * `batch` requests per address go out each interval. On exit it prints how many answers came
+ * back to it (JSON), for throughput measurements.
  */
 import { rawsock } from '../rawsock/addon.js';
 import { wireAddress } from '../packets/address.js';
-import { BROADCAST_MAC } from '../packets/arp.js';
-import { NEIGHBOR_SOLICITATION, solicitedNodeGroup } from '../packets/ndp.js';
+import { BROADCAST_MAC, parseArp } from '../packets/arp.js';
+import { NEIGHBOR_SOLICITATION, parseNdp, solicitedNodeGroup } from '../packets/ndp.js';
 
-const [name = 'eth0', interval = '50', duration = '10000', sourceV4 = '', sourceV6 = '', ...targets] =
+const [name = 'eth0', interval = '50', duration = '10000', batch = '1', sourceV4 = '', sourceV6 = '', ...targets] =
   process.argv.slice(2);
 const info = rawsock.interfaceInfo(name);
-const arp = rawsock.openArp(name, () => undefined);
-const ndp = rawsock.openIcmp6(name, () => undefined);
+let sent = 0;
+let answers = 0;
+const arp = rawsock.openArp(name, (frame) => {
+  if (parseArp(frame)?.op === 'reply') answers++;
+});
+const ndp = rawsock.openIcmp6(name, (message, _source, hopLimit) => {
+  if (parseNdp(message, hopLimit)?.type === 'advertisement') answers++;
+});
 const from4 = wireAddress(sourceV4);
 
 function arpRequest(target: Buffer): Buffer {
@@ -52,12 +60,28 @@ const sends = targets.map((text) => {
   const group = solicitedNodeGroup(target.bytes);
   return () => ndp.send(message, group, sourceV6);
 });
+const perTick = Number(batch);
 const timer = setInterval(() => {
-  for (const send of sends) send();
+  for (let i = 0; i < perTick; i++)
+    for (const send of sends) {
+      try {
+        send();
+        sent++;
+      } catch {
+        // The socket buffer is full: an offered load above what the link takes.
+      }
+    }
 }, Number(interval));
-setTimeout(() => {
+const finish = () => {
   clearInterval(timer);
-  arp.close();
-  ndp.close();
-}, Number(duration));
+  clearTimeout(deadline);
+  // Let the last answers arrive.
+  setTimeout(() => {
+    arp.close();
+    ndp.close();
+    process.stdout.write(`${JSON.stringify({ sent, answers })}\n`, () => process.exit(0));
+  }, 200);
+};
+const deadline = setTimeout(finish, Number(duration));
+process.on('SIGTERM', finish);
 process.stdout.write('probing\n');
