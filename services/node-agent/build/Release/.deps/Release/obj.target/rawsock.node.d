@@ -1,1 +1,0 @@
-cmd_Release/obj.target/rawsock.node := g++ -o Release/obj.target/rawsock.node -shared -pthread -rdynamic -m64  -Wl,-soname=rawsock.node -Wl,--start-group Release/obj.target/rawsock/native/rawsock.o -Wl,--end-group 

@@ -1,1 +1,0 @@
-cmd_Release/rawsock.node := ln -f "Release/obj.target/rawsock.node" "Release/rawsock.node" 2>/dev/null || (rm -rf "Release/rawsock.node" && cp -af "Release/obj.target/rawsock.node" "Release/rawsock.node")
