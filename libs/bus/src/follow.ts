@@ -1,5 +1,12 @@
+import type {
+  AllocationSnapshot,
+  EndpointsSnapshot,
+  NodeSnapshot,
+  PoolSnapshot,
+  ServiceSnapshot,
+} from '@berth/contracts';
 import type { Bus } from './bus.js';
-import type { BucketSpec } from './topology.js';
+import { Buckets, type BucketSpec } from './topology.js';
 
 /** Called for each change; `replayed` is true for the bucket's stored state read at start. */
 export type Apply<T> = (key: string, value: T | undefined, replayed: boolean) => void;
@@ -48,4 +55,30 @@ export function into<T>(map: Map<string, T>, changed: () => void): Apply<T> {
     else map.set(key, value);
     changed();
   };
+}
+
+/**
+ * The snapshots that decide which nodes serve a VIP, kept equal to the bus: route-publisher
+ * (next hops) and node-agent (layer-2 owners) both read them.
+ */
+export interface ServingSnapshots {
+  readonly allocations: Map<string, AllocationSnapshot>;
+  readonly services: Map<string, ServiceSnapshot>;
+  readonly endpoints: Map<string, EndpointsSnapshot>;
+  readonly nodes: Map<string, NodeSnapshot>;
+  readonly pools: Map<string, PoolSnapshot>;
+}
+
+/** Empty maps for `followServing` to fill. */
+export function servingSnapshots(): ServingSnapshots {
+  return { allocations: new Map(), services: new Map(), endpoints: new Map(), nodes: new Map(), pools: new Map() };
+}
+
+/** Keeps `snapshots` equal to their buckets with `follower`, calling `changed` after each change. */
+export function followServing(follower: BucketFollower, snapshots: ServingSnapshots, changed: () => void): void {
+  follower.follow(Buckets.allocations, into(snapshots.allocations, changed));
+  follower.follow(Buckets.services, into(snapshots.services, changed));
+  follower.follow(Buckets.endpoints, into(snapshots.endpoints, changed));
+  follower.follow(Buckets.nodes, into(snapshots.nodes, changed));
+  follower.follow(Buckets.pools, into(snapshots.pools, changed));
 }

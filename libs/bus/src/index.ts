@@ -6,5 +6,5 @@ export { connectBus } from './bus.js';
 export type { Bus, BusOptions } from './bus.js';
 export type { Change, SnapshotBucket } from './snapshot-bucket.js';
 export { ContractViolationError } from './errors.js';
-export { BucketFollower, into } from './follow.js';
-export type { Apply } from './follow.js';
+export { BucketFollower, followServing, into, servingSnapshots } from './follow.js';
+export type { Apply, ServingSnapshots } from './follow.js';

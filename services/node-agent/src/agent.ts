@@ -1,13 +1,5 @@
-import {
-  newEvent,
-  type AllocationSnapshot,
-  type EndpointsSnapshot,
-  type NodeHealthSnapshot,
-  type NodeSnapshot,
-  type PoolSnapshot,
-  type ServiceSnapshot,
-} from '@berth/contracts';
-import type { Bus } from '@berth/bus';
+import { newEvent, type NodeHealthSnapshot } from '@berth/contracts';
+import { servingSnapshots, type Bus } from '@berth/bus';
 import type { Logger } from '@berth/runtime';
 import { electOwners, type L2Owner } from './election/owners.js';
 import { HealthView } from './health/health-view.js';
@@ -42,11 +34,7 @@ export interface AgentOptions {
  * what it has until another host announces one of those VIPs on the wire.
  */
 export class NodeAgent {
-  readonly allocations = new Map<string, AllocationSnapshot>();
-  readonly services = new Map<string, ServiceSnapshot>();
-  readonly endpoints = new Map<string, EndpointsSnapshot>();
-  readonly nodes = new Map<string, NodeSnapshot>();
-  readonly pools = new Map<string, PoolSnapshot>();
+  readonly snapshots = servingSnapshots();
   readonly #health: HealthView;
   readonly #bursts: Bursts;
   #inputsReady = false;
@@ -100,11 +88,6 @@ export class NodeAgent {
     );
   }
 
-  /** What this agent answers for, for tests and status. */
-  get answered(): readonly string[] {
-    return [...this.#answered.values()].map((vip) => vip.text);
-  }
-
   stop(): void {
     this.#bursts.stopAll();
     for (const key of [...this.#answered.keys()]) this.#stopAnswering(key, 'stopping');
@@ -135,7 +118,7 @@ export class NodeAgent {
     const healthy = this.#health.healthy();
     const signature = JSON.stringify([...healthy].sort(([a], [b]) => (a < b ? -1 : 1)));
     if (this.#dirty || signature !== this.#healthySignature) {
-      this.#owners = electOwners({ ...this.#inputs(), healthy });
+      this.#owners = electOwners({ ...this.snapshots, healthy });
       this.#healthySignature = signature;
       this.#dirty = false;
       if (current) this.#ownerEvents();
@@ -238,15 +221,5 @@ export class NodeAgent {
         'could not publish owner event',
       );
     }
-  }
-
-  #inputs() {
-    return {
-      allocations: this.allocations,
-      services: this.services,
-      endpoints: this.endpoints,
-      nodes: this.nodes,
-      pools: this.pools,
-    };
   }
 }

@@ -1,5 +1,5 @@
 import { networkInterfaces } from 'node:os';
-import { BucketFollower, Buckets, connectBus, into } from '@berth/bus';
+import { BucketFollower, Buckets, connectBus, followServing } from '@berth/bus';
 import { runService } from '@berth/runtime';
 import { NodeAgent } from './agent.js';
 import { nodeAgentConfig } from './config.js';
@@ -44,11 +44,7 @@ await runService({
 
     const inputs = new BucketFollower(bus, signal, () => agent.inputsInitialized());
     const changed = () => agent.changed();
-    inputs.follow(Buckets.allocations, into(agent.allocations, changed));
-    inputs.follow(Buckets.services, into(agent.services, changed));
-    inputs.follow(Buckets.endpoints, into(agent.endpoints, changed));
-    inputs.follow(Buckets.nodes, into(agent.nodes, changed));
-    inputs.follow(Buckets.pools, into(agent.pools, changed));
+    followServing(inputs, agent.snapshots, changed);
     inputs.follow(Buckets.nodeHealth, (key, value, replayed) => agent.heartbeat(key, value, replayed));
     const heartbeat = startHeartbeat({
       node,

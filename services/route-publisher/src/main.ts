@@ -1,4 +1,4 @@
-import { BucketFollower, Buckets, connectBus, into } from '@berth/bus';
+import { BucketFollower, Buckets, connectBus, followServing, into } from '@berth/bus';
 import { runService } from '@berth/runtime';
 import { routePublisherConfig } from './config.js';
 import { GobgpBackend } from './gobgp/gobgp-backend.js';
@@ -43,11 +43,7 @@ await runService({
 
     const inputs = new BucketFollower(bus, signal, () => shell.inputsInitialized());
     const changed = () => shell.changed();
-    inputs.follow(Buckets.allocations, into(shell.allocations, changed));
-    inputs.follow(Buckets.services, into(shell.services, changed));
-    inputs.follow(Buckets.endpoints, into(shell.endpoints, changed));
-    inputs.follow(Buckets.nodes, into(shell.nodes, changed));
-    inputs.follow(Buckets.pools, into(shell.pools, changed));
+    followServing(inputs, shell.snapshots, changed);
     inputs.follow(Buckets.bgpPeers, into(shell.bgpPeers, changed));
     inputs.follow(Buckets.bgpConfig, (_key, value) => shell.bgpConfig(value));
     inputs.follow(Buckets.nodeHealth, (key, value, replayed) => shell.heartbeat(key, value, replayed));

@@ -3,18 +3,13 @@ import {
   healthyNodes,
   newEvent,
   nextExpiry,
-  type AllocationSnapshot,
   type BgpConfigSnapshot,
   type BgpPeerSnapshot,
-  type EndpointsSnapshot,
   type Heartbeat,
   type NodeHealthSnapshot,
-  type NodeSnapshot,
   type PeerSessionSnapshot,
-  type PoolSnapshot,
-  type ServiceSnapshot,
 } from '@berth/contracts';
-import type { Bus } from '@berth/bus';
+import { servingSnapshots, type Bus } from '@berth/bus';
 import type { Logger, Readiness } from '@berth/runtime';
 import type { BgpBackend, GlobalSettings, PeerStatus } from './backend/backend.js';
 import { desiredPeers, diffPeers, type PeerSpec } from './peers/desired-peers.js';
@@ -55,11 +50,7 @@ export interface PublisherOptions {
  * the speaker means reconnecting and reconciling everything.
  */
 export class RoutePublisher {
-  readonly allocations = new Map<string, AllocationSnapshot>();
-  readonly services = new Map<string, ServiceSnapshot>();
-  readonly endpoints = new Map<string, EndpointsSnapshot>();
-  readonly nodes = new Map<string, NodeSnapshot>();
-  readonly pools = new Map<string, PoolSnapshot>();
+  readonly snapshots = servingSnapshots();
   readonly bgpPeers = new Map<string, BgpPeerSnapshot>();
   #config: BgpConfigSnapshot | undefined;
   readonly #heartbeats = new Map<string, Heartbeat>();
@@ -200,7 +191,7 @@ export class RoutePublisher {
     if (!mine)
       this.#warnOnce(`BGPConfig topology is ${config.topology}: this ${speaker.topology} speaker withdraws everything`);
     else this.#lastWarning = '';
-    const nodeLabels = speaker.topology === 'per-node' ? this.nodes.get(speaker.node)?.labels : undefined;
+    const nodeLabels = speaker.topology === 'per-node' ? this.snapshots.nodes.get(speaker.node)?.labels : undefined;
     const peers = mine ? desiredPeers(this.bgpPeers.values(), config, speaker, nodeLabels) : [];
 
     const applied = JSON.stringify({ global, peers });
@@ -247,7 +238,7 @@ export class RoutePublisher {
     const { speaker } = this.options;
     let routerId = config.routerId ?? this.options.routerId;
     if (speaker.topology === 'per-node') {
-      const node = this.nodes.get(speaker.node);
+      const node = this.snapshots.nodes.get(speaker.node);
       routerId = node === undefined ? undefined : nodeAddress(node, 'IPv4');
       if (routerId === undefined)
         return `node ${speaker.node} has no IPv4 address on the bus to use as its BGP router ID`;
@@ -287,11 +278,7 @@ export class RoutePublisher {
 
   #inputs(): RouteInputs {
     return {
-      allocations: this.allocations,
-      services: this.services,
-      endpoints: this.endpoints,
-      nodes: this.nodes,
-      pools: this.pools,
+      ...this.snapshots,
       healthyNodes: healthyNodes(this.#heartbeats, this.#frozenAt ?? Date.now(), this.options.healthTimeoutMs),
     };
   }

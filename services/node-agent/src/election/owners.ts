@@ -31,17 +31,17 @@ export interface L2Owner {
   readonly pool: string;
 }
 
-/** Sorted names of nodes that may answer for the Services of one VIP, and why others may not. */
+/** Names of the nodes that may answer for the Services of one VIP. */
 function eligibleNodes(inputs: ElectionInputs, pool: PoolSnapshot | undefined, services: readonly ServiceSnapshot[]) {
   const wanted = pool?.layer2?.interfaces ?? [];
+  // With externalTrafficPolicy Local, only a node running a ready endpoint of every such Service.
+  const local = services.filter((svc) => svc.externalTrafficPolicy === 'Local');
   const names: string[] = [];
   for (const node of inputs.nodes.values()) {
     const interfaces = inputs.healthy.get(node.key);
     if (interfaces === undefined || !node.ready || node.excludedFromLoadBalancers) continue;
     if (!matchesSelector(pool?.layer2?.nodeSelector, node.labels)) continue;
     if (wanted.length > 0 && !wanted.some((name) => interfaces.includes(name))) continue;
-    // With externalTrafficPolicy Local, only a node running a ready endpoint of every such Service.
-    const local = services.filter((svc) => svc.externalTrafficPolicy === 'Local');
     if (local.some((svc) => (inputs.endpoints.get(svc.key)?.readyByNode[node.key] ?? 0) === 0)) continue;
     names.push(node.key);
   }

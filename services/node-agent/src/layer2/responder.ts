@@ -53,10 +53,6 @@ export class Responder implements LinkHandler {
     this.#groups.delete(name);
   }
 
-  answering(key: string): boolean {
-    return this.#answered.has(key);
-  }
-
   /** Starts answering for `vip` on `interfaces` (empty: every link). */
   answer(vip: WireAddress, interfaces: readonly string[]): void {
     this.release(vip.key);
