@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, type NatsConnection } from 'nats';
+import { EventTypes, L2OwnerChangedEvent, validator } from '@berth/contracts';
 import { answersPerRequest, L2Lab, type WireFrame } from './testing/index.js';
 
 const VIP4 = '192.0.2.100';
@@ -16,9 +18,16 @@ async function assertOneAnswerEach(lab: L2Lab, frames: readonly WireFrame[], ip:
 
 describe('node-agent: layer 2 in network namespaces', { timeout: 170_000 }, () => {
   let lab: L2Lab;
+  let events: NatsConnection;
+  const ownerEvents: unknown[] = [];
 
   before(async () => {
     lab = await L2Lab.start({ nodes: 3 });
+    events = await connect({ servers: lab.nats.url, user: lab.nats.user, pass: lab.nats.password });
+    const sub = events.subscribe(EventTypes.l2OwnerChanged.subject);
+    void (async () => {
+      for await (const m of sub) ownerEvents.push(m.json());
+    })();
     await lab.service('web', [VIP4, VIP6]);
     for (const node of lab.nodes) lab.startAgent(node.name);
   });
@@ -27,6 +36,7 @@ describe('node-agent: layer 2 in network namespaces', { timeout: 170_000 }, () =
     if (process.env['BERTH_TEST_LOGS'] !== undefined)
       for (const [node, agent] of lab.agents)
         for (const line of agent.lines) console.log(node, JSON.stringify(line).slice(0, 300));
+    await events.close();
     await lab.stop();
   });
 
@@ -67,6 +77,15 @@ describe('node-agent: layer 2 in network namespaces', { timeout: 170_000 }, () =
     assert.ok(garp.t > killedAt);
     t.diagnostic(`failover: ${Math.round((garp.t - killedAt) * 1000)} ms from SIGKILL to ${next}'s gratuitous ARP`);
     assert.equal(await clientNeighbour(lab, VIP4), nextMac, "the client's neighbour entry moved");
+    const check = validator(L2OwnerChangedEvent);
+    const told = ownerEvents
+      .map((e) => check.check(e))
+      .find((r) => r.ok && r.value.data.node === next && r.value.data.vip === VIP4);
+    assert.ok(told?.ok, `no valid owner-changed event for ${next}: ${JSON.stringify(ownerEvents)}`);
+    assert.deepEqual(
+      { previousNode: told.value.data.previousNode, service: told.value.data.service, source: told.value.source },
+      { previousNode: owner, service: 'shop/web', source: `berth/node-agent/${next}` },
+    );
 
     // The killed agent comes back; the VIP returns to it by a handover, still one answer at a time.
     lab.startAgent(owner);
