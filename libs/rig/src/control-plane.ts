@@ -1,39 +1,27 @@
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { cacheDir, fromCache, PINNED } from './cache.js';
 import { RigError } from './errors.js';
 import { makeRigDir, spawnServer, stopAndRemove, tail, waitUntil, type RigProcess } from './process.js';
 import { freePort, requireTool, secret } from './tools.js';
 
 const run = promisify(execFile);
-const here = dirname(fileURLToPath(import.meta.url));
 
 /** The Kubernetes version the rig builds and runs (libs/rig/versions.json). */
-export const KUBERNETES_VERSION: string = (
-  JSON.parse(readFileSync(join(here, '..', 'versions.json'), 'utf8')) as { kubernetes: string }
-).kubernetes;
+export const KUBERNETES_VERSION: string = PINNED.kubernetes;
 
 /** Where the built kube-apiserver and kubectl live: outside the repository, once per machine. */
 export function controlPlaneBinDir(): string {
-  const cache =
-    process.env['BERTH_CACHE_DIR'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'berth');
-  return join(cache, `kube-${KUBERNETES_VERSION}`, 'bin');
+  return join(cacheDir(), `kube-${KUBERNETES_VERSION}`, 'bin');
 }
 
 function requireBuilt(name: 'kube-apiserver' | 'kubectl'): string {
-  const path = join(controlPlaneBinDir(), name);
-  try {
-    accessSync(path, constants.X_OK);
-    return path;
-  } catch {
-    throw new RigError(`${name} ${KUBERNETES_VERSION} is not built at ${path}: run ./scripts/setup`, 'RIG_NOT_BUILT');
-  }
+  return fromCache(join(`kube-${KUBERNETES_VERSION}`, 'bin', name), `${name} ${KUBERNETES_VERSION}`, constants.X_OK);
 }
 
 /** Users the rig's API server knows by bearer token. */

@@ -9,7 +9,8 @@ export class RigError extends Error {
       | 'RIG_SERVER_DIED'
       | 'RIG_SERVER_TIMEOUT'
       | 'RIG_NOT_BUILT'
-      | 'RIG_NEEDS_ROOT',
+      | 'RIG_NEEDS_ROOT'
+      | 'RIG_COMMAND_FAILED',
   ) {
     super(message);
   }
