@@ -2,7 +2,7 @@ export { ConfigError, env, loadConfig } from './config.js';
 export type { ConfigOf, ConfigSpec, Setting } from './config.js';
 export { createLogger, LOG_LEVELS } from './logger.js';
 export type { Logger, LogLevel } from './logger.js';
-export { createMetrics } from './metrics.js';
+export { createMetrics, readinessGauge } from './metrics.js';
 export { Readiness } from './readiness.js';
 export { startHealthServer } from './health-server.js';
 export type { HealthServer } from './health-server.js';

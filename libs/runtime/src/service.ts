@@ -1,4 +1,4 @@
-import { createMetrics } from './metrics.js';
+import { createMetrics, readinessGauge } from './metrics.js';
 import { ConfigError, env, loadConfig, type ConfigOf, type ConfigSpec } from './config.js';
 import { createLogger, LOG_LEVELS, type Logger } from './logger.js';
 import { startHealthServer } from './health-server.js';
@@ -49,6 +49,7 @@ export async function runService<S extends ConfigSpec>(definition: ServiceDefini
   const logger = createLogger(definition.component, config.logLevel);
   const registry = createMetrics(definition.component);
   const readiness = new Readiness();
+  readinessGauge(registry, definition.component, readiness);
   const abort = new AbortController();
   readiness.notReady('start', 'starting');
   const health = await startHealthServer({

@@ -119,6 +119,10 @@ export class NodeAgent {
     const signature = JSON.stringify([...healthy].sort(([a], [b]) => (a < b ? -1 : 1)));
     if (this.#dirty || signature !== this.#healthySignature) {
       this.#owners = electOwners({ ...this.snapshots, healthy });
+      // Every agent elects the same owners, so each one can tell when a VIP has nobody to answer.
+      let unowned = 0;
+      for (const owner of this.#owners.values()) if (owner.node === undefined) unowned++;
+      this.options.metrics.vipsUnowned.set(unowned);
       this.#healthySignature = signature;
       this.#dirty = false;
       if (current) this.#ownerEvents();

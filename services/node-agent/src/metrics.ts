@@ -37,6 +37,11 @@ export function nodeAgentMetrics(registry: Registry) {
       registers,
     }),
     vipsOwned: new Gauge({ name: 'berth_node_agent_vips_owned', help: 'VIPs this node answers for', registers }),
+    vipsUnowned: new Gauge({
+      name: 'berth_node_agent_vips_unowned',
+      help: 'Layer-2 VIPs that no node may answer for (no eligible node), as this agent elects owners',
+      registers,
+    }),
     ownershipChanges: new Counter({
       name: 'berth_node_agent_ownership_changes_total',
       help: 'VIPs this node took over (gained) or stopped answering for (lost)',
