@@ -15,3 +15,5 @@ export { startBerthProcess } from './berth-process.js';
 export type { BerthProcess, LogLine } from './berth-process.js';
 export { startLab } from './lab.js';
 export type { LabHost, RigBird, RigBusLink, RigCapture, RigLab } from './lab.js';
+export { composeSchemaFile } from './cache.js';
+export { CHART_DIR, helmBinary, prometheusOperatorCrds, promtoolBinary, renderChart } from './helm.js';

@@ -5,10 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { connectBus, type BucketSpec, type Bus } from '@berth/bus';
 import { createLogger } from '@berth/runtime';
-import { startControlPlane, startNats, type RigControlPlane, type RigNats } from '@berth/rig';
+import { CHART_DIR, renderChart, startControlPlane, startNats, type RigControlPlane, type RigNats } from '@berth/rig';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const repo = join(here, '..', '..', '..');
 /** The built watcher, to run as a process. */
 export const WATCHER_MAIN = join(here, 'main.js');
 
@@ -16,7 +15,7 @@ export interface TestCluster {
   kube: RigControlPlane;
   nats: RigNats;
   bus: Bus;
-  /** A kubeconfig for the berth-watcher ServiceAccount, bound by deploy/rbac/watcher.yaml. */
+  /** A kubeconfig for the berth-watcher ServiceAccount, bound by the Helm chart's watcher RBAC. */
   watcherKubeconfig: string;
   apply(object: object): Promise<string>;
   stop(): Promise<void>;
@@ -24,11 +23,14 @@ export interface TestCluster {
 
 /** kube-apiserver with Berth's CRDs and the watcher's RBAC, plus NATS, plus namespace `shop`. */
 export async function startTestCluster(): Promise<TestCluster> {
+  // The chart's own RBAC for the watcher, so the tests run with exactly what a cluster grants.
+  // Rendered first: when helm is missing, no server is left running.
+  const rbac = await renderChart({}, { showOnly: ['templates/watcher/rbac.yaml'] });
   const [kube, nats] = await Promise.all([startControlPlane(), startNats()]);
-  await kube.kubectl(['apply', '-f', join(repo, 'deploy', 'crds')]);
+  await kube.kubectl(['apply', '-f', join(CHART_DIR, 'crds')]);
   await kube.kubectl(['create', 'namespace', 'berth-system']);
   await kube.kubectl(['create', 'namespace', 'shop']);
-  await kube.kubectl(['apply', '-f', join(repo, 'deploy', 'rbac', 'watcher.yaml')]);
+  await kube.kubectl(['apply', '-f', '-'], { input: rbac });
   await kube.kubectl([
     'wait',
     '--for=condition=Established',

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { startControlPlane, type RigControlPlane } from '@berth/rig';
 
-const crdDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'deploy', 'crds');
+const crdDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'deploy', 'helm', 'berth', 'crds');
 
 type Spec = Record<string, unknown>;
 const pool = (spec: Spec) => ({ apiVersion: 'berth.dev/v1alpha1', kind: 'IPPool', spec: { mode: 'bgp', ...spec } });

@@ -1,5 +1,6 @@
-// Writes (or with --check, compares) deploy/crds/ from the definitions here, so the manifests an
-// operator applies never drift from the code that reads them.
+// Writes (or with --check, compares) deploy/helm/berth/crds/ from the definitions here, so the CRDs
+// the Helm chart installs never drift from the code that reads them. The chart's crds/ folder is
+// their only copy: Helm installs it as is, and the tests apply it from there.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';

@@ -1,0 +1,379 @@
+{{/*
+Names. With the default release name `berth`, every object is `berth-<component>`: the watcher's
+ServiceAccount is `berth-watcher`, which the watcher's tests and the rig also use.
+*/}}
+{{- define "berth.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "berth.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else if contains (include "berth.name" .) .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name (include "berth.name" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* `<fullname>-<component>`; call with (dict "root" $ "component" "watcher"). */}}
+{{- define "berth.componentName" -}}
+{{- printf "%s-%s" (include "berth.fullname" .root) .component | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "berth.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: berth
+{{- if .Chart.AppVersion }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Selector labels of one component; call with (dict "root" $ "component" "watcher"). */}}
+{{- define "berth.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "berth.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "berth.componentLabels" -}}
+{{ include "berth.labels" .root }}
+{{ include "berth.selectorLabels" . }}
+{{- end -}}
+
+{{/*
+An image reference; call with (dict "root" $ "image" .Values.watcher.image). Berth's images take
+image.registry; NATS and Redis have a registry of their own (empty: Docker Hub).
+*/}}
+{{- define "berth.image" -}}
+{{- $ownRegistry := hasKey .image "registry" -}}
+{{- $registry := ternary .image.registry .root.Values.image.registry $ownRegistry -}}
+{{- $tag := .image.tag -}}
+{{- if not $ownRegistry }}{{ $tag = .image.tag | default .root.Values.image.tag | default .root.Chart.AppVersion }}{{ end }}
+{{- if and (not $tag) (not .image.digest) }}{{ fail (printf "image %s needs a tag or a digest" .image.repository) }}{{ end }}
+{{- if .image.digest -}}
+{{- printf "%s%s@%s" (ternary "" (printf "%s/" $registry) (empty $registry)) .image.repository .image.digest -}}
+{{- else -}}
+{{- printf "%s%s:%s" (ternary "" (printf "%s/" $registry) (empty $registry)) .image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "berth.pullPolicy" -}}
+{{- .image.pullPolicy | default .root.Values.image.pullPolicy -}}
+{{- end -}}
+
+{{- define "berth.imagePullSecrets" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The restricted container securityContext every container gets unless it needs more: no root, no
+privilege escalation, no capabilities, a read-only root file system, the runtime's seccomp profile.
+*/}}
+{{- define "berth.restrictedContainerSecurityContext" -}}
+runAsNonRoot: true
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* The pod securityContext of Berth's own pods (images run as uid/gid 65532). */}}
+{{- define "berth.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.podSecurityContext.runAsUser }}
+runAsGroup: {{ .Values.podSecurityContext.runAsGroup }}
+fsGroup: {{ .Values.podSecurityContext.fsGroup }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "berth.natsSecretName" -}}
+{{- .Values.nats.existingSecret | default (printf "%s-nats-auth" (include "berth.fullname" .)) -}}
+{{- end -}}
+
+{{- define "berth.redisSecretName" -}}
+{{- .Values.redis.existingSecret | default (printf "%s-redis-auth" (include "berth.fullname" .)) -}}
+{{- end -}}
+
+{{/* Whether Berth's pods read NATS credentials from a Secret at all. */}}
+{{- define "berth.natsHasSecret" -}}
+{{- if or .Values.nats.deploy .Values.nats.existingSecret -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+How every Berth process reaches NATS (BERTH_NATS_*): the bundled server, or an external one whose
+URL and credentials come from values or a Secret. Files (a .creds file, TLS) are mounted by
+"berth.natsVolumeMounts" at fixed paths.
+*/}}
+{{- define "berth.natsEnv" -}}
+{{- $secret := include "berth.natsSecretName" . -}}
+{{- $keys := .Values.nats.secretKeys -}}
+{{- if .Values.nats.deploy }}
+- name: BERTH_NATS_SERVERS
+  value: {{ printf "nats://%s-nats.%s.svc:%d" (include "berth.fullname" .) .Release.Namespace (int .Values.nats.port) | quote }}
+- name: BERTH_NATS_USER
+  valueFrom:
+    secretKeyRef: { name: {{ $secret }}, key: {{ $keys.user | default "user" }} }
+- name: BERTH_NATS_PASSWORD
+  valueFrom:
+    secretKeyRef: { name: {{ $secret }}, key: {{ $keys.password | default "password" }} }
+{{- else }}
+{{- if and .Values.nats.existingSecret $keys.url }}
+- name: BERTH_NATS_SERVERS
+  valueFrom:
+    secretKeyRef: { name: {{ $secret }}, key: {{ $keys.url }} }
+{{- else if .Values.nats.url }}
+- name: BERTH_NATS_SERVERS
+  value: {{ .Values.nats.url | quote }}
+{{- else }}
+{{- fail "nats.deploy is false: set nats.url (comma-separated nats:// or tls:// URLs), or nats.existingSecret with nats.secretKeys.url" }}
+{{- end }}
+{{- if .Values.nats.existingSecret }}
+{{- if $keys.user }}
+- name: BERTH_NATS_USER
+  valueFrom:
+    secretKeyRef: { name: {{ $secret }}, key: {{ $keys.user }} }
+{{- end }}
+{{- if $keys.password }}
+- name: BERTH_NATS_PASSWORD
+  valueFrom:
+    secretKeyRef: { name: {{ $secret }}, key: {{ $keys.password }} }
+{{- end }}
+{{- if $keys.token }}
+- name: BERTH_NATS_TOKEN
+  valueFrom:
+    secretKeyRef: { name: {{ $secret }}, key: {{ $keys.token }} }
+{{- end }}
+{{- if $keys.creds }}
+- name: BERTH_NATS_CREDS_FILE
+  value: /etc/berth/nats/creds/nats.creds
+{{- end }}
+{{- end }}
+{{- with .Values.nats.tls.existingSecret }}
+{{- if $.Values.nats.tls.caKey }}
+- name: BERTH_NATS_TLS_CA
+  value: /etc/berth/nats/tls/ca.crt
+{{- end }}
+{{- if $.Values.nats.tls.certKey }}
+- name: BERTH_NATS_TLS_CERT
+  value: /etc/berth/nats/tls/tls.crt
+- name: BERTH_NATS_TLS_KEY
+  value: /etc/berth/nats/tls/tls.key
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "berth.natsVolumes" -}}
+{{- if and (not .Values.nats.deploy) .Values.nats.existingSecret .Values.nats.secretKeys.creds }}
+- name: nats-creds
+  secret:
+    secretName: {{ .Values.nats.existingSecret }}
+    defaultMode: 0440
+    items:
+      - { key: {{ .Values.nats.secretKeys.creds }}, path: nats.creds }
+{{- end }}
+{{- if and (not .Values.nats.deploy) .Values.nats.tls.existingSecret }}
+- name: nats-tls
+  secret:
+    secretName: {{ .Values.nats.tls.existingSecret }}
+    defaultMode: 0440
+    items:
+      {{- with .Values.nats.tls.caKey }}
+      - { key: {{ . }}, path: ca.crt }
+      {{- end }}
+      {{- if .Values.nats.tls.certKey }}
+      - { key: {{ .Values.nats.tls.certKey }}, path: tls.crt }
+      - { key: {{ .Values.nats.tls.keyKey }}, path: tls.key }
+      {{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "berth.natsVolumeMounts" -}}
+{{- if and (not .Values.nats.deploy) .Values.nats.existingSecret .Values.nats.secretKeys.creds }}
+- { name: nats-creds, mountPath: /etc/berth/nats/creds, readOnly: true }
+{{- end }}
+{{- if and (not .Values.nats.deploy) .Values.nats.tls.existingSecret }}
+- { name: nats-tls, mountPath: /etc/berth/nats/tls, readOnly: true }
+{{- end }}
+{{- end -}}
+
+{{/* How ipam reaches Redis (BERTH_REDIS_*), like "berth.natsEnv". */}}
+{{- define "berth.redisEnv" -}}
+{{- $secret := include "berth.redisSecretName" . -}}
+{{- $keys := .Values.redis.secretKeys -}}
+{{- if .Values.redis.deploy }}
+- name: BERTH_REDIS_URL
+  value: {{ printf "redis://%s-redis.%s.svc:%d" (include "berth.fullname" .) .Release.Namespace (int .Values.redis.port) | quote }}
+- name: BERTH_REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef: { name: {{ $secret }}, key: {{ $keys.password | default "password" }} }
+{{- else }}
+{{- if and .Values.redis.existingSecret $keys.url }}
+- name: BERTH_REDIS_URL
+  valueFrom:
+    secretKeyRef: { name: {{ $secret }}, key: {{ $keys.url }} }
+{{- else if .Values.redis.url }}
+- name: BERTH_REDIS_URL
+  value: {{ .Values.redis.url | quote }}
+{{- else }}
+{{- fail "redis.deploy is false: set redis.url (redis:// or rediss://), or redis.existingSecret with redis.secretKeys.url" }}
+{{- end }}
+{{- if .Values.redis.existingSecret }}
+{{- if $keys.username }}
+- name: BERTH_REDIS_USERNAME
+  valueFrom:
+    secretKeyRef: { name: {{ $secret }}, key: {{ $keys.username }} }
+{{- end }}
+{{- if $keys.password }}
+- name: BERTH_REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef: { name: {{ $secret }}, key: {{ $keys.password }} }
+{{- end }}
+{{- end }}
+{{- with .Values.redis.tls.existingSecret }}
+{{- if $.Values.redis.tls.caKey }}
+- name: BERTH_REDIS_TLS_CA
+  value: /etc/berth/redis/tls/ca.crt
+{{- end }}
+{{- if $.Values.redis.tls.certKey }}
+- name: BERTH_REDIS_TLS_CERT
+  value: /etc/berth/redis/tls/tls.crt
+- name: BERTH_REDIS_TLS_KEY
+  value: /etc/berth/redis/tls/tls.key
+{{- end }}
+{{- end }}
+{{- end }}
+- name: BERTH_REDIS_PREFIX
+  value: {{ .Values.ipam.redisPrefix | quote }}
+{{- end -}}
+
+{{- define "berth.redisVolumes" -}}
+{{- if and (not .Values.redis.deploy) .Values.redis.tls.existingSecret }}
+- name: redis-tls
+  secret:
+    secretName: {{ .Values.redis.tls.existingSecret }}
+    defaultMode: 0440
+    items:
+      {{- with .Values.redis.tls.caKey }}
+      - { key: {{ . }}, path: ca.crt }
+      {{- end }}
+      {{- if .Values.redis.tls.certKey }}
+      - { key: {{ .Values.redis.tls.certKey }}, path: tls.crt }
+      - { key: {{ .Values.redis.tls.keyKey }}, path: tls.key }
+      {{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "berth.redisVolumeMounts" -}}
+{{- if and (not .Values.redis.deploy) .Values.redis.tls.existingSecret }}
+- { name: redis-tls, mountPath: /etc/berth/redis/tls, readOnly: true }
+{{- end }}
+{{- end -}}
+
+{{/*
+Settings every Berth process reads, then the component's own extraEnv (last, so it can override).
+Call with (dict "root" $ "values" .Values.watcher "port" 9101).
+*/}}
+{{- define "berth.commonEnv" -}}
+- name: BERTH_HEALTH_PORT
+  value: {{ .values.healthPort | quote }}
+- name: BERTH_LOG_LEVEL
+  value: {{ .values.logLevel | default .root.Values.logLevel | quote }}
+{{- include "berth.natsEnv" .root }}
+{{- end -}}
+
+{{/* Probes on the health server every Berth process runs. Call with the component's values. */}}
+{{- define "berth.probes" -}}
+startupProbe:
+  httpGet: { path: /healthz, port: health }
+  periodSeconds: 2
+  failureThreshold: 30
+livenessProbe:
+  httpGet: { path: /healthz, port: health }
+  periodSeconds: 10
+  timeoutSeconds: 3
+  failureThreshold: 3
+readinessProbe:
+  httpGet: { path: /readyz, port: health }
+  periodSeconds: 5
+  timeoutSeconds: 3
+  failureThreshold: 2
+{{- end -}}
+
+{{/* The scheduling fields of a pod from a component's values. */}}
+{{- define "berth.scheduling" -}}
+{{- with .priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Checks that values fit together, with messages that say what to change. */}}
+{{- define "berth.validate" -}}
+{{- if and .Values.nats.deploy .Values.nats.tls.existingSecret }}
+{{- fail "nats.tls.existingSecret is for an external NATS: the bundled one (nats.deploy=true) serves plain NATS inside the cluster; set nats.deploy=false and nats.url to use TLS" }}
+{{- end }}
+{{- if and .Values.redis.deploy .Values.redis.tls.existingSecret }}
+{{- fail "redis.tls.existingSecret is for an external Redis: the bundled one (redis.deploy=true) has no TLS; set redis.deploy=false and redis.url to use TLS" }}
+{{- end }}
+{{- if and .Values.nats.tls.existingSecret .Values.nats.tls.certKey (not .Values.nats.tls.keyKey) }}
+{{- fail "nats.tls.certKey needs nats.tls.keyKey (the client certificate's private key)" }}
+{{- end }}
+{{- if and .Values.redis.tls.existingSecret .Values.redis.tls.certKey (not .Values.redis.tls.keyKey) }}
+{{- fail "redis.tls.certKey needs redis.tls.keyKey (the client certificate's private key)" }}
+{{- end }}
+{{- if and .Values.nats.deploy .Values.nats.existingSecret (or .Values.nats.secretKeys.token .Values.nats.secretKeys.creds) }}
+{{- fail "the bundled NATS (nats.deploy=true) uses a user and password: leave nats.secretKeys.token and nats.secretKeys.creds empty" }}
+{{- end }}
+{{- end -}}
+
+{{/*
+A PodDisruptionBudget for one component; call with (dict "root" $ "component" "ipam" "pdb"
+.Values.ipam.podDisruptionBudget). minAvailable wins when both are set.
+*/}}
+{{- define "berth.pdb" -}}
+{{- if .pdb.enabled }}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ include "berth.componentName" . }}
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    {{- include "berth.componentLabels" . | nindent 4 }}
+spec:
+  {{- if not (kindIs "invalid" .pdb.minAvailable) }}
+  minAvailable: {{ .pdb.minAvailable }}
+  {{- else }}
+  maxUnavailable: {{ .pdb.maxUnavailable | default 1 }}
+  {{- end }}
+  selector:
+    matchLabels:
+      {{- include "berth.selectorLabels" . | nindent 6 }}
+{{- end }}
+{{- end -}}
