@@ -220,6 +220,38 @@ describe('bus - against a real nats-server', () => {
     assert.deepEqual(JSON.parse(new TextDecoder().decode(stored.data)), event);
   });
 
+  it('read-only: reads what writers stored, creates no bucket or stream, and refuses to write', async (t) => {
+    const { logger } = capturingLogger();
+    const writer = await connectBus(config(), { name: 'writer', logger });
+    t.after(() => writer.close());
+    await (await writer.bucket(Buckets.nodes)).put(node('seen-by-reader', '1'));
+    const reader = await connectBus(config(), { name: 'reader', logger, readOnly: true });
+    t.after(() => reader.close());
+    const read = await (await reader.bucket(Buckets.nodes)).current();
+    assert.deepEqual(read.get('seen-by-reader'), node('seen-by-reader', '1'));
+
+    const jsm = await raw.jetstreamManager();
+    await jsm.streams.delete(`KV_${Buckets.peerSessions.name}`).catch(() => false);
+    const absent = await reader.bucket(Buckets.peerSessions);
+    assert.equal((await absent.current()).size, 0);
+    assert.equal(await absent.get('any/one'), undefined);
+    await assert.rejects(absent.delete('any/one'), /does not exist, and a read-only bus creates nothing/);
+    await assert.rejects(jsm.streams.info(`KV_${Buckets.peerSessions.name}`), /stream not found/);
+  });
+
+  it('read-only: gives up on an unreachable NATS instead of retrying forever', async () => {
+    const { logger } = capturingLogger();
+    const started = Date.now();
+    await assert.rejects(
+      connectBus(
+        { natsServers: ['nats://127.0.0.1:1'] },
+        { name: 'reader', logger, readOnly: true, connectTimeoutMs: 2000 },
+      ),
+      /CONNECTION_REFUSED|TIMEOUT/,
+    );
+    assert.ok(Date.now() - started < 5000);
+  });
+
   it('reports unready while NATS is down and ready again after it returns', async (t) => {
     const { logger } = capturingLogger();
     const readiness = new Readiness();

@@ -18,7 +18,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { BusConfig } from './config.js';
 import { ContractViolationError } from './errors.js';
 import { EventsStream, type BucketSpec } from './topology.js';
-import { SnapshotBucketImpl, type SnapshotBucket } from './snapshot-bucket.js';
+import { SnapshotBucketImpl, type Change, type SnapshotBucket } from './snapshot-bucket.js';
 
 /** Berth's view of NATS: typed snapshot buckets and CloudEvents, validated both ways. */
 export interface Bus {
@@ -40,15 +40,25 @@ export interface BusOptions {
   readonly registry?: Registry;
   /** Told when the connection drops and comes back, e.g. to stop trusting timeouts meanwhile. */
   readonly onConnectionChange?: (connected: boolean) => void;
+  /**
+   * For a one-off reader such as the `berth` CLI: give up after `connectTimeoutMs` instead of
+   * retrying forever, and change nothing on the bus (the events stream is not ensured, and a
+   * bucket nobody has written yet reads as empty instead of being created), so pointing it at
+   * the wrong server leaves no trace and needs no write permission.
+   */
+  readonly readOnly?: boolean;
+  /** How long a `readOnly` bus waits for NATS. @default 5000 */
+  readonly connectTimeoutMs?: number;
 }
 
 /** Maps Berth's bus settings onto the NATS client's options. */
-function natsOptions(config: BusConfig, name: string): ConnectionOptions {
+function natsOptions(config: BusConfig, name: string, once: { timeoutMs: number } | undefined): ConnectionOptions {
   const options: ConnectionOptions = {
     servers: [...config.natsServers],
     name,
-    maxReconnectAttempts: -1,
-    waitOnFirstConnect: true,
+    ...(once === undefined
+      ? { maxReconnectAttempts: -1, waitOnFirstConnect: true }
+      : { maxReconnectAttempts: 0, waitOnFirstConnect: false, timeout: once.timeoutMs }),
   };
   if (config.natsUser !== undefined) options.user = config.natsUser;
   if (config.natsPassword !== undefined) options.pass = config.natsPassword;
@@ -73,7 +83,8 @@ function natsOptions(config: BusConfig, name: string): ConnectionOptions {
 export async function connectBus(config: BusConfig, options: BusOptions): Promise<Bus> {
   const { logger, readiness } = options;
   readiness?.notReady('bus', 'connecting to NATS');
-  const nc = await connect(natsOptions(config, options.name));
+  const once = options.readOnly === true ? { timeoutMs: options.connectTimeoutMs ?? 5000 } : undefined;
+  const nc = await connect(natsOptions(config, options.name, once));
   readiness?.ready('bus');
   logger.info({ server: nc.getServer() }, 'connected to NATS');
   void followStatus(nc, options);
@@ -85,8 +96,9 @@ export async function connectBus(config: BusConfig, options: BusOptions): Promis
     registers: options.registry === undefined ? [] : [options.registry],
   });
   const js = nc.jetstream();
-  await ensureEventsStream(nc);
-  return new BusImpl(nc, js, logger, (source) => invalid.inc({ source }));
+  const readOnly = options.readOnly === true;
+  if (!readOnly) await ensureEventsStream(nc);
+  return new BusImpl(nc, js, logger, (source) => invalid.inc({ source }), readOnly);
 }
 
 async function followStatus(nc: NatsConnection, options: BusOptions): Promise<void> {
@@ -133,14 +145,31 @@ class BusImpl implements Bus {
     private readonly js: JetStreamClient,
     private readonly logger: Logger,
     private readonly countInvalid: (source: string) => void,
+    private readonly readOnly: boolean,
   ) {}
 
   async bucket<T extends { key: string }>(spec: BucketSpec<T>): Promise<SnapshotBucket<T>> {
+    if (this.readOnly) {
+      if (!(await this.#bucketExists(spec.name))) return new AbsentBucket(spec.name);
+      const kv = await this.js.views.kv(spec.name, { bindOnly: true });
+      return new SnapshotBucketImpl(kv, spec.name, validator(spec.schema), this.logger, this.countInvalid);
+    }
     const kv: KV = await this.js.views.kv(spec.name, {
       history: 1,
       ...(spec.ttlMs === undefined ? {} : { ttl: spec.ttlMs }),
     });
     return new SnapshotBucketImpl(kv, spec.name, validator(spec.schema), this.logger, this.countInvalid);
+  }
+
+  async #bucketExists(name: string): Promise<boolean> {
+    const jsm = await this.nc.jetstreamManager();
+    try {
+      await jsm.streams.info(`KV_${name}`);
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.message === 'stream not found') return false;
+      throw error;
+    }
   }
 
   async publishEvent<N extends EventName>(name: N, event: Static<(typeof EventSchemas)[N]>): Promise<void> {
@@ -157,5 +186,36 @@ class BusImpl implements Bus {
   async close(): Promise<void> {
     if (this.nc.isClosed()) return;
     await this.nc.drain();
+  }
+}
+
+/** A bucket a read-only bus found missing: nobody has written it, so it holds nothing. */
+class AbsentBucket<T extends { key: string }> implements SnapshotBucket<T> {
+  constructor(readonly name: string) {}
+
+  put(): Promise<number> {
+    return Promise.reject(this.#refusal());
+  }
+
+  delete(): Promise<void> {
+    return Promise.reject(this.#refusal());
+  }
+
+  #refusal(): Error {
+    return new Error(`bucket ${this.name} does not exist, and a read-only bus creates nothing`);
+  }
+
+  get(): Promise<T | undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  current(): Promise<Map<string, T>> {
+    return Promise.resolve(new Map<string, T>());
+  }
+
+  /** Says at once that there is nothing, then ends: no writer exists to follow. */
+  // eslint-disable-next-line @typescript-eslint/require-await -- nothing to wait for
+  async *watch(): AsyncIterable<Change<T>> {
+    yield { type: 'initialized' };
   }
 }
