@@ -31,6 +31,8 @@ export default tseslint.config(
       'libs/contracts/src/**/*.ts',
       'services/route-publisher/src/{routes,peers}/**/*.ts',
       'services/node-agent/src/{election,packets,health}/**/*.ts',
+      'cli/src/view/**/*.ts',
+      'cli/src/args.ts',
     ],
     ignores: ['libs/contracts/src/write-schemas.ts', '**/*.test.ts'],
     rules: {

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { ServiceSnapshot } from '@berth/contracts';
+import { familyOf } from '@berth/route-publisher/routes';
+import { bgpBlockers, layer2Blockers, prefixOf, serving } from './serving.js';
+import { emptyWorld, NOW, SETTINGS, worlds } from './test-worlds.js';
+
+describe('serving', () => {
+  it('BGP: a node is blocked exactly when route-publisher’s routes leave it out as a next hop', () => {
+    let hops = 0;
+    let blocked = 0;
+    fc.assert(
+      fc.property(worlds, ({ world }) => {
+        const decided = serving(world, SETTINGS);
+        for (const allocation of world.allocations.values()) {
+          const svc = world.services.get(allocation.key);
+          const { result } = allocation;
+          if (result.type !== 'assigned' || result.mode !== 'bgp' || svc === undefined) continue;
+          if (svc.deleting || svc.uid !== allocation.serviceUid) continue;
+          for (const vip of result.addresses) {
+            const family = familyOf(vip);
+            const route = decided.routes.get(prefixOf(vip, family));
+            // Two Services sharing a VIP write one route; only the one that wrote it is checked.
+            if (route !== undefined && route.service !== svc.key) continue;
+            const served = new Set(route?.nextHops.map((h) => h.node));
+            const blockers = new Set(bgpBlockers(world, decided, SETTINGS, svc, family).map((b) => b.node));
+            for (const node of world.nodes.keys()) assert.notEqual(served.has(node), blockers.has(node), node);
+            hops += served.size;
+            blocked += blockers.size;
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+    assert.ok(hops > 100 && blocked > 100, `hops ${hops}, blocked ${blocked}`);
+  });
+
+  it('layer 2: a VIP has an owner exactly when some node is not blocked, and the owner is one of those', () => {
+    let owned = 0;
+    let orphaned = 0;
+    fc.assert(
+      fc.property(worlds, ({ world }) => {
+        const decided = serving(world, SETTINGS);
+        for (const owner of decided.owners.values()) {
+          const services: ServiceSnapshot[] = [];
+          for (const allocation of world.allocations.values()) {
+            const svc = world.services.get(allocation.key);
+            if (allocation.result.type !== 'assigned' || !allocation.result.addresses.includes(owner.vip)) continue;
+            if (svc !== undefined && !svc.deleting && svc.uid === allocation.serviceUid) services.push(svc);
+          }
+          const blocked = new Set(
+            layer2Blockers(world, decided, SETTINGS, world.pools.get(owner.pool), services).map((b) => b.node),
+          );
+          const eligible = [...world.nodes.keys()].filter((n) => !blocked.has(n));
+          if (owner.node === undefined) {
+            assert.deepEqual(eligible, []);
+            orphaned++;
+          } else {
+            assert.ok(eligible.includes(owner.node), `${owner.node} owns ${owner.vip} but is blocked`);
+            owned++;
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+    assert.ok(owned > 50 && orphaned > 20, `owned ${owned}, orphaned ${orphaned}`);
+  });
+
+  it('counts a stored heartbeat from when it was written, never from the future', () => {
+    const world = {
+      ...emptyWorld(),
+      nodeHealth: new Map([
+        ['fresh', { v: 1 as const, key: 'fresh', revision: '1', at: NOW - 999, ready: true, interfaces: [] }],
+        ['stale', { v: 1 as const, key: 'stale', revision: '1', at: NOW - 1000, ready: true, interfaces: [] }],
+        ['ahead', { v: 1 as const, key: 'ahead', revision: '1', at: NOW + 60_000, ready: true, interfaces: [] }],
+        ['unready', { v: 1 as const, key: 'unready', revision: '1', at: NOW, ready: false, interfaces: [] }],
+      ]),
+    };
+    assert.deepEqual([...serving(world, SETTINGS).healthy].sort(), ['ahead', 'fresh']);
+  });
+});
