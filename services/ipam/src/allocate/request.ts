@@ -1,10 +1,20 @@
 import type { ServiceSnapshot } from '@berth/contracts';
 import { AddressError, parseAddress, type Family } from '@berth/ipnet';
 
-/** Annotations ipam reads; MetalLB's names too, so migrating users keep their manifests. */
+/** Annotations ipam reads; MetalLB's and OpenELB's names too, so migrating users keep their manifests. */
 export const Annotations = {
-  pool: ['berth.dev/pool', 'metallb.io/address-pool', 'metallb.universe.tf/address-pool'],
-  addresses: ['berth.dev/ips', 'metallb.io/loadBalancerIPs', 'metallb.universe.tf/loadBalancerIPs'],
+  pool: [
+    'berth.dev/pool',
+    'metallb.io/address-pool',
+    'metallb.universe.tf/address-pool',
+    'eip.openelb.kubesphere.io/v1alpha2',
+  ],
+  addresses: [
+    'berth.dev/ips',
+    'metallb.io/loadBalancerIPs',
+    'metallb.universe.tf/loadBalancerIPs',
+    'eip.openelb.kubesphere.io/v1alpha1',
+  ],
   sharingKey: ['berth.dev/sharing-key', 'metallb.io/allow-shared-ip', 'metallb.universe.tf/allow-shared-ip'],
 } as const;
 

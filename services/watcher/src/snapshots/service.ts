@@ -11,8 +11,8 @@ export interface ClassPolicy {
   readonly isDefault: boolean;
 }
 
-/** Annotation prefixes passed on to ipam: Berth's own, and MetalLB's so migrating users keep theirs. */
-const ANNOTATION_PREFIXES = ['berth.dev/', 'metallb.io/', 'metallb.universe.tf/'];
+/** Annotation prefixes passed on to ipam: Berth's own, MetalLB's and OpenELB's so migrating users keep theirs. */
+const ANNOTATION_PREFIXES = ['berth.dev/', 'metallb.io/', 'metallb.universe.tf/', 'eip.openelb.kubesphere.io/'];
 
 export function isBerths(service: ServiceObject, policy: ClassPolicy): boolean {
   if (service.spec?.type !== 'LoadBalancer') return false;

@@ -57,6 +57,7 @@ describe('snapshots - Services', () => {
             annotations: {
               'berth.dev/pool': 'public',
               'metallb.io/allow-shared-ip': 'k',
+              'eip.openelb.kubesphere.io/v1alpha1': '203.0.113.10',
               'kubectl.kubernetes.io/last-applied-configuration': '{}',
             },
             deletionTimestamp: '2026-11-22T02:00:00Z',
@@ -77,7 +78,11 @@ describe('snapshots - Services', () => {
       namespace: 'shop',
       name: 'web',
       labels: {},
-      annotations: { 'berth.dev/pool': 'public', 'metallb.io/allow-shared-ip': 'k' },
+      annotations: {
+        'berth.dev/pool': 'public',
+        'metallb.io/allow-shared-ip': 'k',
+        'eip.openelb.kubesphere.io/v1alpha1': '203.0.113.10',
+      },
       ipFamilies: ['IPv4', 'IPv6'],
       ipFamilyPolicy: 'RequireDualStack',
       externalTrafficPolicy: 'Local',
