@@ -224,6 +224,36 @@ describe('allocation - rules, one by one', () => {
     );
   });
 
+  it('keeps the address a Service already shows (moving over from MetalLB), when free and in a pool it may use', () => {
+    const p = [pool('public', ['203.0.113.0/24', '2001:db8:1::/120'])];
+    const moved = service('moved', {
+      ipFamilies: ['IPv4', 'IPv6'],
+      ipFamilyPolicy: 'PreferDualStack',
+      ingress: ['203.0.113.77', '2001:db8:1::77'],
+    });
+    assert.deepEqual(allocate(moved, world(p)), {
+      type: 'assigned',
+      pool: 'public',
+      mode: 'bgp',
+      addresses: ['203.0.113.77', '2001:db8:1::77'],
+    });
+    // Taken by someone else, or in no pool: a fresh address, never a refusal.
+    const taken = allocateAll([service('holder', { annotations: { 'berth.dev/ips': '203.0.113.77' } })], world(p));
+    const elsewhere = service('elsewhere', { ingress: ['192.0.2.9'] });
+    assert.deepEqual(allocate(service('late', { ingress: ['203.0.113.77'] }), world(p, taken.leases)), {
+      type: 'assigned',
+      pool: 'public',
+      mode: 'bgp',
+      addresses: ['203.0.113.0'],
+    });
+    assert.deepEqual(allocate(elsewhere, world(p)), {
+      type: 'assigned',
+      pool: 'public',
+      mode: 'bgp',
+      addresses: ['203.0.113.0'],
+    });
+  });
+
   it('refuses with a reason a person can act on', () => {
     const p = [pool('only', ['203.0.113.10/32'], { namespaceSelector: { matchLabels: { team: 'pay' } } })];
     const taken = allocateAll([service('holder')], world(p)).leases;
@@ -258,6 +288,18 @@ describe('allocation - rules, one by one', () => {
         world(p),
         'RequestedAddressOutsidePools',
         /192\.0\.2\.7 is in no pool/,
+      ],
+      [
+        service('openelb', { annotations: { 'eip.openelb.kubesphere.io/v1alpha1': '192.0.2.8' } }),
+        world(p),
+        'RequestedAddressOutsidePools',
+        /192\.0\.2\.8 is in no pool/,
+      ],
+      [
+        service('openelb-eip', { annotations: { 'eip.openelb.kubesphere.io/v1alpha2': 'eip-gone' } }),
+        world(p),
+        'NoPoolAllowed',
+        /pool eip-gone does not exist/,
       ],
       [
         service('elsewhere', { namespace: 'other' }),

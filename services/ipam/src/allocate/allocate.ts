@@ -92,6 +92,29 @@ const assigned = (pool: Pool, addresses: readonly Address[]): Decision => ({
 });
 
 /**
+ * The addresses a Service already shows in its status (given by an earlier load balancer, or by
+ * Berth before its leases were lost), when one pool it may use holds them all and nobody else
+ * leases them: moving over from MetalLB or OpenELB must not change anyone's EXTERNAL-IP.
+ */
+function keepStatusAddresses(
+  service: ServiceSnapshot,
+  request: Request,
+  candidates: readonly Pool[],
+  world: World,
+): Decision | undefined {
+  const shown = service.ingress
+    .map((text) => ({ text, ...parseAddress(text) }))
+    .filter((a) => request.families.includes(a.family));
+  if (shown.length === 0) return undefined;
+  const free = shown.every((a) => {
+    const users = world.leases.holders(formatAddress(a.family, a.value));
+    return users.length === 0 || canShare(service, request, users);
+  });
+  const pool = candidates.find((p) => shown.every((a) => p.ranges.some((r) => rangeContains(r, a.family, a.value))));
+  return free && pool !== undefined ? assigned(pool, shown) : undefined;
+}
+
+/**
  * ipam's decision for one Service, a pure function of the world. A Service that holds a lease
  * keeps it, whatever happened to the pools since.
  */
@@ -152,6 +175,9 @@ export function allocate(service: ServiceSnapshot, world: World): Decision {
     }
     return assigned(pool, request.addresses);
   }
+
+  const kept = keepStatusAddresses(service, request, candidates, world);
+  if (kept !== undefined) return kept;
 
   if (request.sharingKey !== undefined) {
     for (const text of world.leases.sharedUnder(request.sharingKey)) {
