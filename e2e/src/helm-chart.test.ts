@@ -1,0 +1,417 @@
+// Berth's Helm chart against the real tools: helm lints and renders it, the rig's kube-apiserver
+// accepts every rendered object (server-side dry run, with Berth's and the Prometheus Operator's
+// CRDs installed), and once applied, RBAC gives each component exactly what it needs.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import {
+  CHART_DIR,
+  helmBinary,
+  prometheusOperatorCrds,
+  promtoolBinary,
+  renderChart,
+  startControlPlane,
+  type RigControlPlane,
+} from '@berth/rig';
+import { promtoolTests } from './helm-chart-alerts.js';
+
+const run = promisify(execFile);
+const NAMESPACE = 'berth-system';
+
+/** A Kubernetes object as the API server returned it from the dry run. */
+interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec?: Record<string, unknown>;
+  data?: Record<string, string>;
+}
+
+interface Container {
+  name: string;
+  securityContext?: {
+    runAsNonRoot?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    capabilities?: { drop?: string[]; add?: string[] };
+    seccompProfile?: { type: string };
+  };
+  env?: { name: string; value?: string }[];
+  ports?: { name?: string; containerPort: number }[];
+}
+
+interface PodSpec {
+  hostNetwork?: boolean;
+  automountServiceAccountToken?: boolean;
+  serviceAccountName?: string;
+  securityContext?: { runAsNonRoot?: boolean; seccompProfile?: { type: string } };
+  containers: Container[];
+  initContainers?: Container[];
+}
+
+/** Values for each way the chart is meant to be installed. */
+const INSTALLS: readonly { desc: string; values: Record<string, unknown> }[] = [
+  { desc: 'default values (central topology, bundled NATS and Redis)', values: {} },
+  {
+    desc: 'central topology on the pod network, three speakers with a fixed router ID',
+    values: { topology: 'central', routePublisher: { replicas: 3, hostNetwork: false, routerId: '192.0.2.1' } },
+  },
+  { desc: 'per-node topology', values: { topology: 'per-node', gobgpd: { bgpPort: 1790 } } },
+  {
+    desc: 'monitoring: ServiceMonitor and PrometheusRule',
+    values: { monitoring: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } } },
+  },
+  {
+    desc: 'external NATS and Redis, URLs and credentials from Secrets, TLS',
+    values: {
+      nats: {
+        deploy: false,
+        existingSecret: 'bus',
+        secretKeys: { url: 'servers', user: '', password: '', creds: 'berth.creds' },
+        tls: { existingSecret: 'bus-tls', caKey: 'ca.crt', certKey: 'tls.crt', keyKey: 'tls.key' },
+      },
+      redis: {
+        deploy: false,
+        url: 'rediss://redis.example.net:6380',
+        existingSecret: 'store',
+        secretKeys: { username: 'username', password: 'password' },
+        tls: { existingSecret: 'store-tls', caKey: 'ca.crt' },
+      },
+    },
+  },
+];
+
+async function withValuesFile<T>(values: Record<string, unknown>, use: (file: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-helm-test-'));
+  try {
+    const file = join(dir, 'values.json');
+    await writeFile(file, JSON.stringify(values));
+    return await use(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** `helm lint --strict` of the chart with these values: warnings fail too. */
+async function lint(values: Record<string, unknown>): Promise<string> {
+  return withValuesFile(values, async (file) => {
+    try {
+      return (await run(helmBinary(), ['lint', '--strict', CHART_DIR, '--values', file])).stdout;
+    } catch (error) {
+      const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+      assert.fail(`helm lint failed:\n${stdout}\n${stderr}`);
+    }
+  });
+}
+
+/** The pod template of a workload, with its containers. */
+function podSpec(object: KubeObject): PodSpec | undefined {
+  const template = object.spec?.['template'] as { spec?: PodSpec } | undefined;
+  return template?.spec;
+}
+
+const byName = (objects: readonly KubeObject[], kind: string, name: string) =>
+  objects.find((o) => o.kind === kind && o.metadata.name === name);
+
+describe('helm chart deploy/helm/berth', { timeout: 170_000 }, () => {
+  let kube: RigControlPlane;
+  /** What the API server made of each install's objects, by description. */
+  const accepted = new Map<string, KubeObject[]>();
+
+  /** Server-side dry run of rendered manifests; returns the objects as the API server has them. */
+  async function dryRun(manifests: string): Promise<KubeObject[]> {
+    const out = await kube.kubectl(['apply', '--dry-run=server', '-o', 'json', '-f', '-'], { input: manifests });
+    const parsed = JSON.parse(out) as KubeObject | { kind: 'List'; items: KubeObject[] };
+    return 'items' in parsed ? parsed.items : [parsed];
+  }
+
+  /** `kubectl auth can-i` as one of Berth's ServiceAccounts. */
+  async function canI(component: string, args: readonly string[]): Promise<boolean> {
+    const as = `--as=system:serviceaccount:${NAMESPACE}:berth-${component}`;
+    try {
+      return (await kube.kubectl(['auth', 'can-i', as, ...args])).trim() === 'yes';
+    } catch (error) {
+      // kubectl says "no" through its exit code; the rig's error carries the answer.
+      if (error instanceof Error && /failed: no(\n|$)/.test(error.message)) return false;
+      throw error;
+    }
+  }
+
+  before(async () => {
+    kube = await startControlPlane();
+    await kube.kubectl(['apply', '--server-side', '-f', join(CHART_DIR, 'crds')]);
+    for (const crd of prometheusOperatorCrds()) await kube.kubectl(['apply', '--server-side', '-f', crd]);
+    await kube.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+    await kube.kubectl(['create', 'namespace', NAMESPACE]);
+  });
+
+  after(async () => {
+    await kube.stop();
+  });
+
+  for (const { desc, values } of INSTALLS)
+    it(`${desc}: helm lint and template pass, the API server accepts every object`, async () => {
+      assert.match(await lint(values), /1 chart\(s\) linted, 0 chart\(s\) failed/);
+      const objects = await dryRun(await renderChart(values));
+      accepted.set(desc, objects);
+      for (const component of ['watcher', 'ipam', 'route-publisher', 'node-agent'])
+        assert.ok(byName(objects, 'ServiceAccount', `berth-${component}`), `ServiceAccount berth-${component}`);
+    });
+
+  it('each topology runs route-publisher with gobgpd beside it, on a Unix socket only', () => {
+    const central = accepted.get(INSTALLS[0]?.desc ?? '') ?? [];
+    const podNetwork = accepted.get(INSTALLS[1]?.desc ?? '') ?? [];
+    const perNode = accepted.get(INSTALLS[2]?.desc ?? '') ?? [];
+    const deployment = byName(central, 'Deployment', 'berth-route-publisher');
+    const daemonSet = byName(perNode, 'DaemonSet', 'berth-route-publisher');
+    assert.ok(deployment && daemonSet, 'central: a Deployment; per-node: a DaemonSet');
+    assert.equal(byName(perNode, 'Deployment', 'berth-route-publisher'), undefined);
+    assert.ok(byName(central, 'PodDisruptionBudget', 'berth-route-publisher'), 'central speakers have a PDB');
+    assert.equal(byName(perNode, 'PodDisruptionBudget', 'berth-route-publisher'), undefined);
+    assert.equal(byName(podNetwork, 'Deployment', 'berth-route-publisher')?.spec?.['replicas'], 3);
+
+    const env = (object: KubeObject | undefined) =>
+      Object.fromEntries(
+        (podSpec(object ?? { apiVersion: '', kind: '', metadata: { name: '' } })?.containers[0]?.env ?? []).map((e) => [
+          e.name,
+          e.value ?? '(from the pod)',
+        ]),
+      );
+    assert.equal(env(daemonSet)['BERTH_NODE_NAME'], '(from the pod)', 'per-node: each speaker is its node');
+    assert.equal(env(deployment)['BERTH_NODE_NAME'], undefined, 'central: not tied to a node');
+    assert.equal(env(byName(podNetwork, 'Deployment', 'berth-route-publisher'))['BERTH_ROUTER_ID'], '192.0.2.1');
+    for (const workload of [deployment, daemonSet]) {
+      const pod = podSpec(workload);
+      const gobgpd = pod?.initContainers?.find((c) => c.name === 'gobgpd') as
+        (Container & { args?: string[]; restartPolicy?: string }) | undefined;
+      assert.ok(gobgpd !== undefined, 'gobgpd beside route-publisher');
+      assert.equal(gobgpd.restartPolicy, 'Always', 'gobgpd runs as a sidecar');
+      assert.ok(gobgpd.args?.includes('--api-hosts=unix:///run/gobgp/gobgp.sock'), 'gRPC on the socket only');
+      assert.equal(env(workload)['BERTH_GOBGP_TARGET'], 'unix:///run/gobgp/gobgp.sock');
+    }
+    assert.equal(podSpec(daemonSet)?.hostNetwork, true);
+    assert.equal(
+      podSpec(daemonSet)?.initContainers?.[0]?.securityContext?.allowPrivilegeEscalation,
+      false,
+      'BGP port 1790 needs no capability',
+    );
+  });
+
+  it('every container is non-root, read-only, without capabilities, except what a component needs', () => {
+    const objects = [...accepted.values()].flat();
+    // node-agent's raw sockets need NET_RAW. gobgpd holds NET_BIND_SERVICE as a file capability,
+    // which the kernel refuses to exec when the bounding set lacks it; it is granted (privilege
+    // escalation allowed) only for a BGP port below 1024. See the chart's README.
+    const needs = (container: Container): { add: string[]; escalation: boolean } => {
+      if (container.name === 'node-agent') return { add: ['NET_RAW'], escalation: true };
+      if (container.name !== 'gobgpd') return { add: [], escalation: false };
+      const bgp = container.ports?.find((p) => p.name === 'bgp')?.containerPort ?? 179;
+      return { add: ['NET_BIND_SERVICE'], escalation: bgp < 1024 };
+    };
+    let checked = 0;
+    for (const object of objects) {
+      const pod = podSpec(object);
+      if (pod === undefined) continue;
+      assert.equal(pod.securityContext?.runAsNonRoot, true, `${object.kind} ${object.metadata.name}: runAsNonRoot`);
+      const watcher = object.metadata.name === 'berth-watcher';
+      assert.equal(
+        pod.automountServiceAccountToken,
+        watcher,
+        `${object.metadata.name}: a token only for the watcher, the one component that uses the API`,
+      );
+      for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
+        const sc = container.securityContext;
+        const where = `${object.kind} ${object.metadata.name} container ${container.name}`;
+        assert.ok(sc !== undefined, `${where}: a securityContext`);
+        const need = needs(container);
+        assert.deepEqual(sc.capabilities?.add ?? [], need.add, `${where}: capabilities`);
+        assert.equal(sc.runAsNonRoot, true, `${where}: runAsNonRoot`);
+        assert.equal(sc.readOnlyRootFilesystem, true, `${where}: readOnlyRootFilesystem`);
+        assert.deepEqual(sc.capabilities?.drop, ['ALL'], `${where}: drops ALL`);
+        assert.equal(sc.seccompProfile?.type, 'RuntimeDefault', `${where}: seccomp`);
+        assert.equal(sc.allowPrivilegeEscalation, need.escalation, `${where}: allowPrivilegeEscalation`);
+        checked++;
+      }
+    }
+    assert.ok(checked > 20, `only ${checked} containers checked`);
+  });
+
+  it('the bundled NATS runs JetStream with a configuration nats-server accepts', async (t) => {
+    const config = byName(accepted.get(INSTALLS[0]?.desc ?? '') ?? [], 'ConfigMap', 'berth-nats')?.data?.['nats.conf'];
+    assert.ok(config !== undefined && config.includes('jetstream {'), 'JetStream is on');
+    const dir = await mkdtemp(join(tmpdir(), 'berth-helm-test-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, 'nats.conf'), config);
+    const env = { ...process.env, POD_NAME: 'berth-nats-0', NATS_USER: 'berth', NATS_PASSWORD: 's3cret' };
+    const { stderr } = await run('nats-server', ['-c', join(dir, 'nats.conf'), '-t'], { env });
+    assert.match(stderr, /is valid/);
+  });
+
+  it('bad values fail at install with a message that names them', async () => {
+    const refused = async (values: string[], message: RegExp) =>
+      assert.rejects(renderChart(values), (error: Error) => {
+        assert.match(error.message, message);
+        return true;
+      });
+    await refused(['topology=mesh'], /topology.*one of 'central', 'per-node'/);
+    await refused(['watcher.replicas=-1'], /watcher\/replicas.*minimum/);
+    await refused(['nodeAgent.heartbeatIntervalMs=5'], /heartbeatIntervalMs.*minimum/);
+    await refused(['watcher.replicaz=2'], /additional properties 'replicaz' not allowed/);
+    await refused(['nats.url=http://nats:4222'], /nats\/url/);
+    await refused(['nats.deploy=false'], /set nats.url/);
+    await refused(['redis.deploy=false'], /set redis.url/);
+    await refused(['routePublisher.routerId=fe80::1'], /routerId/);
+  });
+
+  it('the PrometheusRule holds the four alerts, and promtool proves each fires when it should', async (t) => {
+    const objects = accepted.get(INSTALLS[3]?.desc ?? '') ?? [];
+    assert.ok(byName(objects, 'ServiceMonitor', 'berth'), 'a ServiceMonitor');
+    const rule = byName(objects, 'PrometheusRule', 'berth');
+    const groups = (rule?.spec?.['groups'] ?? []) as { rules: { alert: string }[] }[];
+    const alerts = groups.flatMap((g) => g.rules.map((r) => r.alert));
+    for (const alert of [
+      'BerthPoolNearlyFull',
+      'BerthBGPSessionDown',
+      'BerthLayer2VIPUnowned',
+      'BerthComponentUnready',
+    ])
+      assert.ok(alerts.includes(alert), `alert ${alert}`);
+    const promtool = promtoolBinary();
+    const dir = await mkdtemp(join(tmpdir(), 'berth-helm-test-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, 'rules.json'), JSON.stringify(rule?.spec));
+    await writeFile(join(dir, 'tests.json'), JSON.stringify(promtoolTests('rules.json', NAMESPACE)));
+    const check = await run(promtool, ['check', 'rules', join(dir, 'rules.json')]);
+    assert.match(check.stdout, /SUCCESS: \d+ rules found/);
+    await run(promtool, ['test', 'rules', join(dir, 'tests.json')]).catch((error: unknown) => {
+      const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+      assert.fail(`promtool test rules failed:\n${stdout}\n${stderr}`);
+    });
+  });
+
+  describe('RBAC, applied for real: each ServiceAccount can do what it needs and nothing else', () => {
+    before(async () => {
+      await kube.kubectl(['apply', '-f', '-'], { input: await renderChart({}) });
+      await kube.kubectl(['create', 'namespace', 'shop']);
+    });
+
+    const watcherMay: readonly (readonly string[])[] = [
+      ['list', 'services', '-A'],
+      ['watch', 'services', '-A'],
+      ['get', 'services', '-n', 'shop'],
+      ['patch', 'services', '-n', 'shop'],
+      ['patch', 'services', '--subresource=status', '-n', 'shop'],
+      ['list', 'endpointslices.discovery.k8s.io', '-A'],
+      ['watch', 'endpointslices.discovery.k8s.io', '-A'],
+      ['list', 'nodes'],
+      ['watch', 'namespaces'],
+      ['list', 'ippools.berth.dev'],
+      ['watch', 'bgppeers.berth.dev'],
+      ['list', 'bgpconfigs.berth.dev'],
+      ['patch', 'ippools.berth.dev', '--subresource=status'],
+      ['patch', 'bgppeers.berth.dev', '--subresource=status'],
+      ['create', 'events.events.k8s.io', '-n', 'shop'],
+      ['list', 'secrets', '-n', NAMESPACE],
+      ['watch', 'secrets', '-n', NAMESPACE],
+      ['create', 'leases.coordination.k8s.io', '-n', NAMESPACE],
+      ['get', 'leases.coordination.k8s.io/berth-watcher', '-n', NAMESPACE],
+      ['update', 'leases.coordination.k8s.io/berth-watcher', '-n', NAMESPACE],
+    ];
+    const watcherMayNot: readonly (readonly string[])[] = [
+      ['delete', 'services', '-n', 'shop'],
+      ['create', 'services', '-n', 'shop'],
+      ['update', 'services', '-n', 'shop'],
+      ['list', 'secrets', '-n', 'shop'],
+      ['get', 'secrets', '-n', 'kube-system'],
+      ['list', 'secrets', '-A'],
+      ['get', 'secrets', '-n', NAMESPACE],
+      ['create', 'pods', '-n', NAMESPACE],
+      ['list', 'pods', '-A'],
+      ['patch', 'nodes'],
+      ['patch', 'ippools.berth.dev'],
+      ['create', 'ippools.berth.dev'],
+      ['delete', 'bgpconfigs.berth.dev'],
+      ['patch', 'bgpconfigs.berth.dev', '--subresource=status'],
+      ['update', 'leases.coordination.k8s.io/kube-controller-manager', '-n', NAMESPACE],
+      ['create', 'leases.coordination.k8s.io', '-n', 'kube-system'],
+      ['delete', 'leases.coordination.k8s.io/berth-watcher', '-n', NAMESPACE],
+      ['create', 'events', '-n', 'shop'],
+      ['delete', 'events.events.k8s.io', '-n', 'shop'],
+      ['create', 'serviceaccounts/token', '-n', NAMESPACE],
+      ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
+      ['get', 'configmaps', '-n', NAMESPACE],
+    ];
+
+    it('the watcher: everything it reads and writes', async () => {
+      const refused = [];
+      for (const args of watcherMay) if (!(await canI('watcher', args))) refused.push(args.join(' '));
+      assert.deepEqual(refused, [], 'refused to the watcher');
+    });
+
+    it('the watcher: nothing more (no deletes, no Secrets elsewhere, no pods, no other Leases)', async () => {
+      const allowed = [];
+      for (const args of watcherMayNot) if (await canI('watcher', args)) allowed.push(args.join(' '));
+      assert.deepEqual(allowed, [], 'allowed to the watcher');
+    });
+
+    /**
+     * Every resource rule RBAC grants a component in Berth's namespace (cluster-wide ones
+     * included), as `resource [names] [verbs]`, from `kubectl auth can-i --list`.
+     */
+    async function grants(component: string): Promise<string[]> {
+      const as = `--as=system:serviceaccount:${NAMESPACE}:berth-${component}`;
+      const list = await kube.kubectl(['auth', 'can-i', '--list', as, '-n', NAMESPACE]);
+      return list
+        .split('\n')
+        .slice(1)
+        .filter((line) => /^\S/.test(line)) // non-resource URLs (discovery, /healthz) start with blanks
+        .map((line) => {
+          const [resource = '', , names = '', verbs = ''] = line.trim().split(/\s{2,}/);
+          return `${resource} ${names} ${verbs}`;
+        })
+        .sort();
+    }
+    // What every authenticated user may do: ask the API server about itself.
+    const everyone = [
+      'selfsubjectaccessreviews.authorization.k8s.io [] [create]',
+      'selfsubjectreviews.authentication.k8s.io [] [create]',
+      'selfsubjectrulesreviews.authorization.k8s.io [] [create]',
+    ];
+
+    it("the watcher's whole grant is exactly the list in the chart's README", async () => {
+      assert.deepEqual(
+        await grants('watcher'),
+        [
+          ...everyone,
+          'bgpconfigs.berth.dev [] [list watch]',
+          'bgppeers.berth.dev [] [list watch]',
+          'bgppeers.berth.dev/status [] [patch]',
+          'endpointslices.discovery.k8s.io [] [list watch]',
+          'events.events.k8s.io [] [create patch]',
+          'ippools.berth.dev [] [list watch]',
+          'ippools.berth.dev/status [] [patch]',
+          'leases.coordination.k8s.io [] [create]',
+          'leases.coordination.k8s.io [berth-watcher] [get update]',
+          'namespaces [] [list watch]',
+          'nodes [] [list watch]',
+          'secrets [] [list watch]',
+          'services [] [get list watch patch]',
+          'services/status [] [patch]',
+        ].sort(),
+      );
+    });
+
+    for (const component of ['ipam', 'route-publisher', 'node-agent'])
+      it(`${component}: nothing at all in the API`, async () => {
+        const allowed = [];
+        for (const args of [...watcherMay, ...watcherMayNot])
+          if (await canI(component, args)) allowed.push(args.join(' '));
+        assert.deepEqual(allowed, [], `allowed to ${component}`);
+        assert.deepEqual(await grants(component), everyone.toSorted());
+      });
+  });
+});
