@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { BgpConfigSnapshot } from '@berth/contracts';
-import { exampleAllocation, exampleNode, examplePool, exampleService } from '@berth/contracts/examples';
+import {
+  exampleAllocation,
+  exampleBgpConfig,
+  exampleNode,
+  examplePool,
+  exampleService,
+} from '@berth/contracts/examples';
 import { explain } from './explain.js';
 import { status } from './status.js';
 import { clusterService, emptyWorld, heartbeat, peer, refused, session, SETTINGS, worlds } from './test-worlds.js';
@@ -14,15 +20,7 @@ const cluster = (service: ClusterService | null): ClusterView => ({
   poolConditions: new Map(),
   service,
 });
-const CENTRAL: BgpConfigSnapshot = {
-  v: 1,
-  key: 'default',
-  revision: '1',
-  asn: 64512,
-  listenPort: -1,
-  topology: 'central',
-  gracefulRestart: false,
-};
+const CENTRAL: BgpConfigSnapshot = exampleBgpConfig();
 
 /** shop/web with 203.0.113.10 from BGP pool public, nodes n1 and n2 healthy, peer r1 Established. */
 function bgpWorld(change: (w: Mutable) => void = () => undefined): BusWorld {

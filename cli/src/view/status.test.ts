@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { exampleAllocation, exampleNode, examplePool, exampleService } from '@berth/contracts/examples';
+import {
+  exampleAllocation,
+  exampleBgpConfig,
+  exampleNode,
+  examplePool,
+  exampleService,
+} from '@berth/contracts/examples';
 import { renderStatus, renderTable } from './render.js';
 import { status } from './status.js';
 import { emptyWorld, heartbeat, peer, refused, session, SETTINGS, worlds } from './test-worlds.js';
@@ -38,15 +44,7 @@ function world(): BusWorld {
       ['n1', heartbeat('n1', 50, true, ['eth0', 'eth1'])],
       ['n2', heartbeat('n2', 50, true, ['eth0'])],
     ]),
-    bgpConfig: {
-      v: 1,
-      key: 'default',
-      revision: '1',
-      asn: 64512,
-      listenPort: -1,
-      topology: 'central',
-      gracefulRestart: false,
-    },
+    bgpConfig: exampleBgpConfig(),
     bgpPeers: new Map([
       ['r1', peer('r1', '192.0.2.254')],
       ['r2', peer('r2', '2001:db8::254')],

@@ -11,7 +11,14 @@ import type {
   RefusalReason,
   ServiceSnapshot,
 } from '@berth/contracts';
-import { exampleAllocation, exampleNode, examplePool, exampleService } from '@berth/contracts/examples';
+import {
+  exampleAllocation,
+  exampleBgpConfig,
+  exampleBgpPeer,
+  exampleNode,
+  examplePool,
+  exampleService,
+} from '@berth/contracts/examples';
 import type { BusWorld, ClusterService, ClusterView, ViewSettings } from './world.js';
 
 export const NOW = Date.parse('2026-05-01T12:00:00Z');
@@ -44,20 +51,7 @@ export function heartbeat(node: string, ageMs: number, ready = true, interfaces 
 }
 
 export function peer(name: string, address: string, overrides: Partial<BgpPeerSnapshot> = {}): BgpPeerSnapshot {
-  return {
-    v: 1,
-    key: name,
-    revision: '1',
-    peerAddress: address,
-    peerASN: 65000,
-    myASN: 64512,
-    port: 179,
-    holdTimeSeconds: 9,
-    keepaliveTimeSeconds: 3,
-    families: [address.includes(':') ? 'IPv6' : 'IPv4'],
-    addPath: true,
-    ...overrides,
-  };
+  return exampleBgpPeer(name, address, overrides);
 }
 
 export function session(
@@ -298,18 +292,7 @@ export const worlds: fc.Arbitrary<GeneratedCase> = fc
         namespaces: new Map(),
         pools,
         bgpPeers,
-        bgpConfig:
-          g.topology === 'none'
-            ? undefined
-            : {
-                v: 1,
-                key: 'default',
-                revision: '1',
-                asn: 64512,
-                listenPort: -1,
-                topology: g.topology,
-                gracefulRestart: false,
-              },
+        bgpConfig: g.topology === 'none' ? undefined : exampleBgpConfig({ topology: g.topology }),
         allocations,
         nodeHealth,
         peerSessions,

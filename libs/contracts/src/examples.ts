@@ -1,4 +1,11 @@
-import type { AllocationSnapshot, NodeSnapshot, PoolSnapshot, ServiceSnapshot } from './snapshots.js';
+import type {
+  AllocationSnapshot,
+  BgpConfigSnapshot,
+  BgpPeerSnapshot,
+  NodeSnapshot,
+  PoolSnapshot,
+  ServiceSnapshot,
+} from './snapshots.js';
 
 /**
  * Valid example messages, for tests and benchmarks: a Service `s<i>` in namespace `ns` asking for
@@ -62,4 +69,40 @@ export function exampleAllocation(
   mode: 'bgp' | 'layer2' = 'bgp',
 ): AllocationSnapshot {
   return { v: 1, key, revision: '1', serviceUid: uid, result: { type: 'assigned', pool, mode, addresses } };
+}
+
+/** BGPConfig `default`: AS 64512, the central topology, no BGP port (tests open none). */
+export function exampleBgpConfig(overrides: Partial<BgpConfigSnapshot> = {}): BgpConfigSnapshot {
+  return {
+    v: 1,
+    key: 'default',
+    revision: '1',
+    asn: 64512,
+    listenPort: -1,
+    topology: 'central',
+    gracefulRestart: false,
+    ...overrides,
+  };
+}
+
+/** A BGPPeer at `address` (AS 65000, ADD-PATH), carrying the address's own family. */
+export function exampleBgpPeer(
+  name: string,
+  address: string,
+  overrides: Partial<BgpPeerSnapshot> = {},
+): BgpPeerSnapshot {
+  return {
+    v: 1,
+    key: name,
+    revision: '1',
+    peerAddress: address,
+    peerASN: 65000,
+    myASN: 64512,
+    port: 179,
+    holdTimeSeconds: 9,
+    keepaliveTimeSeconds: 3,
+    families: [address.includes(':') ? 'IPv6' : 'IPv4'],
+    addPath: true,
+    ...overrides,
+  };
 }

@@ -11,7 +11,14 @@ import type {
   PoolSnapshot,
   ServiceSnapshot,
 } from '@berth/contracts';
-import { exampleAllocation, exampleNode, examplePool, exampleService } from '@berth/contracts/examples';
+import {
+  exampleAllocation,
+  exampleBgpConfig,
+  exampleBgpPeer,
+  exampleNode,
+  examplePool,
+  exampleService,
+} from '@berth/contracts/examples';
 
 export const ROUTE_PUBLISHER_MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
 
@@ -45,17 +52,7 @@ export class BgpWorld {
   }
 
   bgpConfig(overrides: Partial<BgpConfigSnapshot> = {}): Promise<number> {
-    return this.config.put({
-      v: 1,
-      key: 'default',
-      revision: String(Date.now()),
-      asn: 64512,
-      routerId: '192.0.2.1',
-      listenPort: -1,
-      topology: 'central',
-      gracefulRestart: false,
-      ...overrides,
-    });
+    return this.config.put(exampleBgpConfig({ revision: String(Date.now()), routerId: '192.0.2.1', ...overrides }));
   }
 
   /** The BGP pool `public`. */
@@ -64,20 +61,7 @@ export class BgpWorld {
   }
 
   peer(name: string, address: string, overrides: Partial<BgpPeerSnapshot> = {}): Promise<number> {
-    return this.peers.put({
-      v: 1,
-      key: name,
-      revision: String(Date.now()),
-      peerAddress: address,
-      peerASN: 65000,
-      myASN: 64512,
-      port: 179,
-      holdTimeSeconds: 9,
-      keepaliveTimeSeconds: 3,
-      families: address.includes(':') ? ['IPv6'] : ['IPv4'],
-      addPath: true,
-      ...overrides,
-    });
+    return this.peers.put(exampleBgpPeer(name, address, { revision: String(Date.now()), ...overrides }));
   }
 
   /** A Ready node with the given addresses and a heartbeat saying it is healthy. */
