@@ -20,12 +20,13 @@ export interface BerthProcess {
 
 /**
  * Runs `main` (a built service's main.js) on this Node with only the given environment, inside
- * `netns` when given (`ip netns exec` execs, so the child's PID is Node's own).
+ * `netns` when given (`ip netns exec` execs, so the child's PID is Node's own). `echo` also gets
+ * every log line, for a person watching.
  */
 export function startBerthProcess(
   main: string,
   env: Record<string, string>,
-  options: { netns?: string } = {},
+  options: { netns?: string; echo?: NodeJS.WritableStream } = {},
 ): BerthProcess {
   const [command, args] =
     options.netns === undefined
@@ -36,7 +37,10 @@ export function startBerthProcess(
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines: LogLine[] = [];
-  createInterface({ input: child.stdout }).on('line', (line) => lines.push(JSON.parse(line) as LogLine));
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    lines.push(JSON.parse(line) as LogLine);
+    options.echo?.write(`${line}\n`);
+  });
   // 'close', not 'exit': it comes after stdout has ended, so the last log lines are in `lines`.
   const exit = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   process.once('exit', () => child.kill('SIGKILL'));

@@ -1,83 +1,121 @@
 #!/usr/bin/env node
 // berth-rig: the test rig's servers for a person at a terminal.
-//   berth-rig up [--services]   start NATS, Redis, gobgpd and the control plane (and Berth's
-//                               services against them); print how to reach them; Ctrl-C stops all
-//   berth-rig sweep             remove what killed test runs left behind
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+//   berth-rig start [--kubeconfig FILE] [--no-lab] [--health-port-base N]
+//                     the whole of Berth on this machine (./scripts/start); Ctrl-C stops it all
+//   berth-rig up      NATS, Redis, gobgpd and the control plane alone, for poking at by hand
+//   berth-rig sweep   remove what killed test runs left behind
+import { parseArgs } from 'node:util';
 import { controlPlaneBinDir, startControlPlane } from './control-plane.js';
 import { startGobgp } from './gobgp.js';
 import { startNats } from './nats.js';
 import { sweepStaleRigs } from './process.js';
 import { startRedis } from './redis.js';
+import { startStack } from './stack.js';
 
-const SERVICES = [
-  { name: 'watcher', port: 9101 },
-  { name: 'ipam', port: 9102 },
-  { name: 'route-publisher', port: 9103 },
-  { name: 'node-agent', port: 9104 },
-] as const;
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const USAGE =
+  'usage: berth-rig start [--kubeconfig FILE] [--no-lab] [--health-port-base N] | berth-rig up | berth-rig sweep';
 
-async function up(withServices: boolean): Promise<void> {
-  sweepStaleRigs();
-  const [nats, redis, gobgp, kube] = await Promise.all([startNats(), startRedis(), startGobgp(), startControlPlane()]);
-  // Install Berth's API and the watcher's identity as an operator would (deploy/).
-  await kube.kubectl(['apply', '-f', join(repo, 'deploy', 'crds')]);
-  await kube.kubectl(['create', 'namespace', 'berth-system']);
-  await kube.kubectl(['apply', '-f', join(repo, 'deploy', 'rbac')]);
-  const env = {
-    ...nats.env,
-    ...redis.env,
-    BERTH_GOBGP_TARGET: gobgp.target,
-    BERTH_KUBECONFIG: await kube.serviceAccountKubeconfig('berth-system', 'berth-watcher'),
-  };
-  const children = withServices
-    ? SERVICES.map(({ name, port }) => {
-        const main = join(repo, 'services', name, 'dist', 'main.js');
-        if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build`);
-        return spawn(process.execPath, [main], {
-          env: { ...process.env, ...env, BERTH_HEALTH_HOST: '127.0.0.1', BERTH_HEALTH_PORT: String(port) },
-          stdio: 'inherit',
-        });
-      })
-    : [];
-  const lines = [
-    `kube-apiserver ${kube.version} at ${kube.server}, with Berth's CRDs and RBAC installed`,
-    `  ${join(controlPlaneBinDir(), 'kubectl')} --kubeconfig ${kube.kubeconfig} get services,ippools -A`,
-    `NATS (JetStream) at ${nats.url}, Redis at ${redis.host}:${redis.port}, gobgpd gRPC at ${gobgp.target}`,
-    ...(withServices ? SERVICES.map((s) => `${s.name}: http://127.0.0.1:${s.port}/readyz  /metrics`) : []),
-    '',
-    'The environment for Berth processes:',
-    ...Object.entries(env).map(([k, v]) => `  export ${k}=${v}`),
-    '',
-    withServices
-      ? 'Apply an IPPool and a LoadBalancer Service with loadBalancerClass berth.dev/lb: it gets an EXTERNAL-IP.\n' +
-        'Apply a BGPConfig "default" and a BGPPeer for routes (gobgp --target <gobgpd gRPC> global rib shows them); ARP/NDP answers come with node-agent.'
-      : '',
-    'Ctrl-C stops everything.',
-  ];
-  process.stderr.write(`${lines.join('\n')}\n`);
-  const stopAll = async (): Promise<void> => {
-    for (const child of children) child.kill('SIGTERM');
-    await Promise.all(children.map((c) => new Promise((resolve) => c.once('exit', resolve))));
-    await Promise.all([nats.stop(), redis.stop(), gobgp.stop(), kube.stop()]);
-    process.exit(0);
-  };
+const START_HELP = `usage: ./scripts/start [--kubeconfig FILE] [--no-lab] [--health-port-base N]
+
+Runs Berth on this machine: a local kube-apiserver with two nodes, NATS, Redis, gobgpd, the
+services, and (as root) a lab of network namespaces with a BIRD router. Ctrl-C stops it all.
+
+  --kubeconfig FILE       run the services against that cluster instead of a local one
+  --no-lab                no network namespaces: addresses only, no node-agents, no routes
+  --health-port-base N    health ports N (watcher), N+1 (ipam), N+2 (route-publisher); 0: free ports`;
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+/** Stops everything on Ctrl-C or SIGTERM, once, and exits 0. */
+function stopOnSignal(stop: () => Promise<unknown>): void {
+  // The rig's own handlers SIGKILL at once; a person's Ctrl-C gets a clean stop instead.
   process.removeAllListeners('SIGINT');
   process.removeAllListeners('SIGTERM');
-  process.once('SIGINT', () => void stopAll());
-  process.once('SIGTERM', () => void stopAll());
+  const once = () => {
+    say('stopping…');
+    void stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        say(`stopping failed: ${String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', once);
+  process.once('SIGTERM', once);
 }
 
-const [command, ...flags] = process.argv.slice(2);
-if (command === 'up') {
-  await up(flags.includes('--services'));
-} else if (command === 'sweep') {
-  for (const dir of sweepStaleRigs()) process.stdout.write(`removed ${dir}\n`);
-} else {
-  process.stderr.write('usage: berth-rig up [--services] | berth-rig sweep\n');
-  process.exit(2);
+async function start(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      kubeconfig: { type: 'string' },
+      'no-lab': { type: 'boolean', default: false },
+      'health-port-base': { type: 'string', default: '9101' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    say(START_HELP);
+    return;
+  }
+  const base = Number(values['health-port-base']);
+  if (!Number.isInteger(base) || base < 0 || base > 65532) {
+    throw new Error(`--health-port-base ${values['health-port-base']} is not a port: give 0 (free ports) or 1–65532`);
+  }
+  sweepStaleRigs();
+  const began = Date.now();
+  const stack = await startStack({
+    ...(values.kubeconfig === undefined ? {} : { kubeconfig: values.kubeconfig }),
+    ...(values['no-lab'] ? { lab: false } : {}),
+    healthPortBase: base,
+    progress: (step) => say(`[${((Date.now() - began) / 1000).toFixed(1)} s] ${step}`),
+  });
+  stopOnSignal(() => stack.stop());
+  say(`Berth is running (${((Date.now() - began) / 1000).toFixed(1)} s).\n`);
+  for (const line of stack.guide()) say(line);
+  // The line a script looks for.
+  process.stdout.write(`BERTH_STACK_ENV=${stack.envFile}\n`);
+  for (const service of stack.services) {
+    void service.process.exit.then((code) => {
+      say(
+        `${service.name}${service.node === undefined ? '' : ` on ${service.node}`} exited with ${code}; see ${stack.logDir}`,
+      );
+    });
+  }
+}
+
+async function up(): Promise<void> {
+  sweepStaleRigs();
+  const [nats, redis, gobgp, kube] = await Promise.all([startNats(), startRedis(), startGobgp(), startControlPlane()]);
+  stopOnSignal(() => Promise.all([nats.stop(), redis.stop(), gobgp.stop(), kube.stop()]));
+  for (const line of [
+    `kube-apiserver ${kube.version} at ${kube.server}`,
+    `  ${controlPlaneBinDir()}/kubectl --kubeconfig ${kube.kubeconfig} get namespaces`,
+    `NATS (JetStream) at ${nats.url}, Redis at ${redis.host}:${redis.port}, gobgpd gRPC at ${gobgp.target}`,
+    '',
+    'The environment for Berth processes:',
+    ...Object.entries({ ...nats.env, ...redis.env, BERTH_GOBGP_TARGET: gobgp.target }).map(
+      ([k, v]) => `  export ${k}=${v}`,
+    ),
+    '',
+    'Ctrl-C stops everything.',
+  ]) {
+    say(line);
+  }
+}
+
+const [command, ...rest] = process.argv.slice(2);
+try {
+  if (command === 'start') await start(rest);
+  else if (command === 'up') await up();
+  else if (command === 'sweep') for (const dir of sweepStaleRigs()) process.stdout.write(`removed ${dir}\n`);
+  else {
+    say(USAGE);
+    process.exit(2);
+  }
+} catch (error) {
+  const usage = (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? ' (--help lists them)' : '';
+  say(`berth-rig ${command ?? ''}: ${error instanceof Error ? error.message : String(error)}${usage}`);
+  process.exit(1);
 }

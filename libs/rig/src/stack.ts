@@ -1,0 +1,323 @@
+import { execFile } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { startBerthProcess, type BerthProcess } from './berth-process.js';
+import { controlPlaneBinDir, startControlPlane, type RigControlPlane } from './control-plane.js';
+import { RigError } from './errors.js';
+import { startGobgp, type RigGobgp } from './gobgp.js';
+import { startLab, type LabHost, type RigLab } from './lab.js';
+import { startNats, type RigNats } from './nats.js';
+import { makeRigDir, stopAndRemove } from './process.js';
+import { startRedis, type RigRedis } from './redis.js';
+import { CHART_DIR, renderChart } from './helm.js';
+
+const run = promisify(execFile);
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const deploy = (...path: string[]) => join(repo, 'deploy', ...path);
+
+/** The lab's hosts: two Kubernetes nodes and the central BGP speaker's host, in this order. */
+const NODES = ['node-1', 'node-2'] as const;
+const SPEAKER = 'speaker';
+const NAMESPACE = 'berth-system';
+const ROUTER_ASN = 65000;
+const HEALTH_PORTS = { watcher: 0, ipam: 1, 'route-publisher': 2, 'node-agent': 3 } as const;
+
+export interface StackOptions {
+  /** Run the services against this cluster instead of a local control plane. */
+  readonly kubeconfig?: string;
+  /**
+   * Put the nodes, the BGP speaker and a BIRD router in network namespaces, so routes reach a
+   * router and node-agents answer ARP/NDP (needs root). Default: when root, on a local control plane.
+   */
+  readonly lab?: boolean;
+  /** The watcher's health port; the others follow (ipam +1, route-publisher +2, node-agent +3). 0: free ports. */
+  readonly healthPortBase?: number;
+  /** Told each step as it starts, for a person waiting. */
+  readonly progress?: (step: string) => void;
+}
+
+/** A service of the stack, running as its own process. */
+export interface StackService {
+  readonly name: keyof typeof HEALTH_PORTS;
+  /** The lab node it runs on (node-agent only). */
+  readonly node?: string;
+  readonly process: BerthProcess;
+}
+
+/** The whole of Berth on one machine, as `./scripts/start` runs it. */
+export interface BerthStack {
+  readonly dir: string;
+  /** An administrator's kubeconfig: the local control plane's, or the one given. */
+  readonly kubeconfig: string;
+  /** `source` it for kubectl on the PATH, KUBECONFIG and the bus settings the `berth` CLI reads. */
+  readonly envFile: string;
+  /** Where each service's JSON log lines go, one file per service. */
+  readonly logDir: string;
+  readonly nats: RigNats;
+  readonly redis: RigRedis;
+  readonly gobgp: RigGobgp;
+  /** Present with a lab: the router's namespace and its BIRD control socket. */
+  readonly lab: (RigLab & { readonly birdSocket: string }) | undefined;
+  readonly services: readonly StackService[];
+  /** This version's kubectl with `kubeconfig`. */
+  kubectl(args: readonly string[], input?: string): Promise<string>;
+  /** What to try next, one line each, for a person at a terminal. */
+  guide(): string[];
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** BIRD 2 as the lab's upstream router: takes every path the speaker sends (ADD-PATH) as ECMP routes. */
+function birdConfig(speaker: LabHost, asn: number): string {
+  const session = (name: string, family: 'ipv4' | 'ipv6', local: string, neighbor: string) =>
+    `protocol bgp ${name} {\n  local ${local} as ${ROUTER_ASN}; neighbor ${neighbor} as ${asn};\n` +
+    `  ${family} { import all; export none; add paths rx; };\n}\n`;
+  return (
+    `router id 192.0.2.254;\nprotocol device { scan time 10; }\n` +
+    `protocol kernel kernel4 { ipv4 { import none; export all; }; merge paths on; }\n` +
+    `protocol kernel kernel6 { ipv6 { import none; export all; }; merge paths on; }\n` +
+    session('speaker4', 'ipv4', '192.0.2.254', speaker.ipv4) +
+    session('speaker6', 'ipv6', '2001:db8::254', speaker.ipv6)
+  );
+}
+
+/** A Node object as a kubelet would have registered it: Ready, with the lab host's addresses. */
+function nodeManifest(host: Pick<LabHost, 'name' | 'ipv4' | 'ipv6'>): { spec: string; status: string } {
+  const spec = {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: host.name, labels: { 'kubernetes.io/os': 'linux' } },
+  };
+  const status = {
+    status: {
+      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'lab node' }],
+      addresses: [
+        { type: 'InternalIP', address: host.ipv4 },
+        { type: 'InternalIP', address: host.ipv6 },
+        { type: 'Hostname', address: host.name },
+      ],
+    },
+  };
+  return { spec: JSON.stringify(spec), status: JSON.stringify(status) };
+}
+
+export async function startStack(options: StackOptions = {}): Promise<BerthStack> {
+  const progress = options.progress ?? (() => undefined);
+  const root = process.getuid?.() === 0;
+  const withLab = options.lab ?? (root && options.kubeconfig === undefined);
+  if (withLab && !root)
+    throw new RigError('the lab needs root (network namespaces): run as root or without it', 'RIG_NEEDS_ROOT');
+  const main = (name: string) => {
+    const file = join(repo, 'services', name, 'dist', 'main.js');
+    if (!existsSync(file)) throw new RigError(`${file} is missing: run npm run build`, 'RIG_NOT_BUILT');
+    return file;
+  };
+  const dir = makeRigDir('stack');
+  const logDir = join(dir, 'logs');
+  mkdirSync(logDir);
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const services: StackService[] = [];
+  const stop = async () => {
+    await Promise.all(services.map((s) => s.process.stop()));
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    cleanups.length = 0;
+    await stopAndRemove([], [dir]);
+  };
+  try {
+    let lab: RigLab | undefined;
+    if (withLab) {
+      progress('creating the lab: two nodes, a BGP speaker and a router in network namespaces');
+      lab = await startLab([...NODES, SPEAKER]);
+      cleanups.push(() => (lab as RigLab).stop());
+    }
+    const host = (name: string) => lab?.hosts.find((h) => h.name === name);
+    progress(
+      options.kubeconfig === undefined
+        ? 'starting NATS, Redis, gobgpd, etcd and kube-apiserver'
+        : 'starting NATS, Redis and gobgpd',
+    );
+    const speakerNetns = host(SPEAKER)?.netns;
+    const [nats, redis, gobgp, kube] = await Promise.all([
+      startNats(),
+      startRedis(),
+      startGobgp(speakerNetns === undefined ? {} : { netns: speakerNetns }),
+      options.kubeconfig === undefined ? startControlPlane() : Promise.resolve(undefined),
+    ]);
+    cleanups.push(
+      () => nats.stop(),
+      () => redis.stop(),
+      () => gobgp.stop(),
+    );
+    if (kube !== undefined) cleanups.push(() => kube.stop());
+    const kubeconfig = kube === undefined ? (options.kubeconfig ?? '') : kube.kubeconfig;
+    const kubectlBin = join(controlPlaneBinDir(), 'kubectl');
+    const kubectl = async (args: readonly string[], input?: string) => {
+      const child = run(kubectlBin, ['--kubeconfig', kubeconfig, ...args], { timeout: 60_000 });
+      if (input !== undefined) child.child.stdin?.end(input);
+      try {
+        return (await child).stdout;
+      } catch (error) {
+        const stderr = (error as { stderr?: string }).stderr ?? String(error);
+        throw new RigError(`kubectl ${args.join(' ')}: ${stderr}`, 'RIG_COMMAND_FAILED');
+      }
+    };
+
+    progress("installing Berth's CRDs and the watcher's RBAC");
+    await kubectl(['apply', '--server-side', '-f', join(CHART_DIR, 'crds')]);
+    await kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', join(CHART_DIR, 'crds')]);
+    await kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } }),
+    );
+    let watcherKubeconfig = kubeconfig;
+    if (kube !== undefined) {
+      await kubectl(['apply', '-f', '-'], await renderChart({}, { showOnly: ['templates/watcher/rbac.yaml'] }));
+      watcherKubeconfig = await kube.serviceAccountKubeconfig(NAMESPACE, 'berth-watcher');
+      await registerNodes(kube, lab);
+      progress('applying the default IPPools and BGPConfig (deploy/examples/)');
+      await kubectl(['apply', '-f', deploy('examples', 'ippool.yaml'), '-f', deploy('examples', 'bgpconfig.yaml')]);
+      // Without a lab, gobgpd runs in this machine's own network namespace: no BGP port there.
+      if (lab === undefined)
+        await kubectl(['patch', 'bgpconfig', 'default', '--type=merge', '-p', '{"spec":{"listenPort":-1}}']);
+      else await kubectl(['apply', '-f', deploy('examples', 'bgppeer.yaml')]);
+    }
+
+    let birdSocket: string | undefined;
+    if (lab !== undefined) {
+      progress('starting BIRD as the upstream router');
+      const speaker = host(SPEAKER) as LabHost;
+      await lab.startBird(birdConfig(speaker, 64512));
+      birdSocket = join(lab.dir, 'bird.ctl');
+    }
+
+    progress('starting watcher, ipam, route-publisher' + (lab === undefined ? '' : ' and a node-agent on each node'));
+    const base = options.healthPortBase ?? 9101;
+    const port = (name: keyof typeof HEALTH_PORTS) => String(base === 0 ? 0 : base + HEALTH_PORTS[name]);
+    const launch = (name: keyof typeof HEALTH_PORTS, env: Record<string, string>, node?: LabHost) => {
+      const log = createWriteStream(join(logDir, node === undefined ? `${name}.log` : `${name}-${node.name}.log`));
+      const proc = startBerthProcess(
+        main(name),
+        { BERTH_HEALTH_PORT: port(name), BERTH_NAMESPACE: NAMESPACE, ...env },
+        { ...(node === undefined ? {} : { netns: node.netns }), echo: log },
+      );
+      void proc.exit.then(() => log.end());
+      services.push({ name, process: proc, ...(node === undefined ? {} : { node: node.name }) });
+      return proc;
+    };
+    launch('watcher', { ...nats.env, BERTH_KUBECONFIG: watcherKubeconfig });
+    launch('ipam', { ...nats.env, ...redis.env });
+    launch('route-publisher', { ...nats.env, BERTH_GOBGP_TARGET: gobgp.target, BERTH_SPEAKER_NAME: SPEAKER });
+    for (const name of lab === undefined ? [] : NODES) {
+      const node = host(name) as LabHost;
+      const link = await (lab as RigLab).busLink(node, nats.url);
+      launch(
+        'node-agent',
+        { ...nats.env, BERTH_NATS_SERVERS: link.url, BERTH_NODE_NAME: name, BERTH_L2_INTERFACES: 'eth0' },
+        node,
+      );
+    }
+    await Promise.all(
+      services.map(async (s) => {
+        const started = s.process.logged('started', 30_000);
+        const exited = s.process.exit.then((code) => {
+          throw new RigError(`${s.name} exited with ${code} before it started; see ${logDir}`, 'RIG_SERVER_DIED');
+        });
+        await Promise.race([started, exited]);
+      }),
+    );
+
+    const envFile = join(dir, 'berth.env');
+    const cliEnv = {
+      ...nats.env,
+      KUBECONFIG: kubeconfig,
+      BERTH_KUBECONFIG: kubeconfig,
+      BERTH_GOBGP_TARGET: gobgp.target,
+      ...(lab === undefined || birdSocket === undefined
+        ? {}
+        : { BERTH_LAB_ROUTER_NETNS: lab.router.netns, BERTH_LAB_BIRD_SOCKET: birdSocket }),
+    };
+    writeFileSync(
+      envFile,
+      [
+        `export PATH=${controlPlaneBinDir()}:$PATH`,
+        ...Object.entries(cliEnv).map(([k, v]) => `export ${k}=${shellQuote(v)}`),
+        // The CLI with the Node that runs the stack: the machine's own may be too old for it.
+        `berth() { ${shellQuote(process.execPath)} ${shellQuote(join(repo, 'cli', 'dist', 'main.js'))} "$@"; }`,
+        '',
+      ].join('\n'),
+    );
+    const stack: BerthStack = {
+      dir,
+      kubeconfig,
+      envFile,
+      logDir,
+      nats,
+      redis,
+      gobgp,
+      lab: lab === undefined ? undefined : Object.assign(lab, { birdSocket: birdSocket as string }),
+      services,
+      kubectl,
+      guide: () => guide(stack, kube),
+      stop,
+      [Symbol.asyncDispose]: stop,
+    };
+    return stack;
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function registerNodes(kube: RigControlPlane, lab: RigLab | undefined): Promise<void> {
+  const hosts = lab?.hosts.filter((h) => (NODES as readonly string[]).includes(h.name)) ?? [
+    // No lab: the nodes exist for the API, at addresses nothing answers on.
+    { name: NODES[0], ipv4: '192.0.2.11', ipv6: '2001:db8::11' },
+    { name: NODES[1], ipv4: '192.0.2.12', ipv6: '2001:db8::12' },
+  ];
+  for (const host of hosts) {
+    const { spec, status } = nodeManifest(host);
+    await kube.kubectl(['apply', '-f', '-'], { input: spec });
+    await kube.kubectl(['patch', 'node', host.name, '--subresource=status', '--type=merge', '-p', status]);
+  }
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+function guide(stack: BerthStack, kube: RigControlPlane | undefined): string[] {
+  const lines = [
+    kube === undefined
+      ? `Berth's services run here against the cluster of ${stack.kubeconfig}.`
+      : `kube-apiserver ${kube.version} at ${kube.server}, with nodes ${NODES.join(', ')}, Berth's CRDs and the default IPPools.`,
+    `NATS at ${stack.nats.url}, Redis at ${stack.redis.host}:${stack.redis.port}, gobgpd's API at ${stack.gobgp.target}.`,
+    `Logs: ${stack.logDir}/`,
+    '',
+    'In another terminal:',
+    `  source ${stack.envFile}          # kubectl on the PATH, KUBECONFIG, and the \`berth\` CLI`,
+    '  kubectl apply -f deploy/examples/service.yaml',
+    '  kubectl get service web -w        # EXTERNAL-IP appears',
+    '  berth status                      # pools, Services with their VIPs and next hops, BGP peers',
+    '  berth explain default/web         # in one sentence: where its address and route stand',
+    '  gobgp --target $BERTH_GOBGP_TARGET global rib    # the route, one path per node',
+  ];
+  if (stack.lab !== undefined) {
+    lines.push(
+      '  birdc -s $BERTH_LAB_BIRD_SOCKET show route       # what the upstream router learned',
+      '  ip netns exec $BERTH_LAB_ROUTER_NETNS ip route   # ECMP routes in its kernel',
+      '  kubectl apply -f deploy/examples/service-layer2.yaml   # an address on the LAN, answered over ARP:',
+      '  ip netns exec $BERTH_LAB_ROUTER_NETNS arping -c 3 -I br0 192.0.2.200',
+    );
+  } else if (kube !== undefined) {
+    lines.push('  (run as root for the lab: routes at a BIRD router, and node-agents answering ARP/NDP)');
+  } else {
+    lines.push(
+      '  Addresses come from your IPPools (deploy/examples/ippool.yaml is one). Routes and ARP/NDP answers',
+      '  need a node-agent on each node: install those with the Helm chart (deploy/helm/berth).',
+    );
+  }
+  lines.push('', 'Ctrl-C stops everything.');
+  return lines;
+}
