@@ -33,6 +33,7 @@ export interface DesiredRoute {
   readonly nextHops: readonly NextHop[];
   readonly communities: readonly string[];
   readonly localPref?: number;
+  /** The Service it is for; of Services sharing the VIP, the first by key. */
   readonly service: string;
   readonly serviceUid: string;
   readonly pool: string;
@@ -51,13 +52,17 @@ export function nodeAddress(node: NodeSnapshot, family: IpFamily): string | unde
  * The routes for every BGP-mode VIP: one next hop per serving node. A node serves when
  * Kubernetes calls it Ready, it is not excluded from load balancers, its node-agent is healthy,
  * it has an address of the VIP's family, and (for `externalTrafficPolicy: Local`) it runs a ready
- * endpoint of the Service. A VIP that no node serves gets no route.
+ * endpoint of the Service — of every Service on the VIP, when several share it, so that no port
+ * of it leads to a node that would drop the traffic (layer 2 elects owners by the same rule).
+ * A VIP that no node serves gets no route.
  */
 export function desiredRoutes(inputs: RouteInputs): Map<string, DesiredRoute> {
   const serving = [...inputs.nodes.values()]
     .filter((n) => n.ready && !n.excludedFromLoadBalancers && inputs.healthyNodes.has(n.key))
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const routes = new Map<string, DesiredRoute>();
+  // Shared VIPs that some Service on them can be served nowhere: no route, whatever the others say.
+  const unserved = new Set<string>();
   for (const allocation of inputs.allocations.values()) {
     const { result } = allocation;
     if (result.type !== 'assigned' || result.mode !== 'bgp') continue;
@@ -74,17 +79,26 @@ export function desiredRoutes(inputs: RouteInputs): Map<string, DesiredRoute> {
         const address = nodeAddress(node, family);
         if (address !== undefined) nextHops.push({ node: node.key, address });
       }
-      if (nextHops.length === 0) continue;
       const prefix = `${vip}/${family === 'IPv4' ? 32 : 128}`;
+      if (unserved.has(prefix)) continue;
+      const sharer = routes.get(prefix);
+      const hops =
+        sharer === undefined ? nextHops : sharer.nextHops.filter((h) => nextHops.some((n) => n.node === h.node));
+      if (hops.length === 0) {
+        routes.delete(prefix);
+        unserved.add(prefix);
+        continue;
+      }
+      const first = sharer !== undefined && sharer.service < allocation.key ? sharer : undefined;
       routes.set(prefix, {
         prefix,
         vip,
         family,
-        nextHops,
+        nextHops: hops,
         communities: [...(bgp?.communities ?? [])].sort(),
         ...(bgp?.localPref === undefined ? {} : { localPref: bgp.localPref }),
-        service: allocation.key,
-        serviceUid: allocation.serviceUid,
+        service: first?.service ?? allocation.key,
+        serviceUid: first?.serviceUid ?? allocation.serviceUid,
         pool: result.pool,
       });
     }
