@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
 import { composeSchemaFile } from '@berth/rig';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { ROOT, variablesRead } from './variables.js';
 
 interface ComposeService {
   build?: { context: string; dockerfile: string };
@@ -32,26 +30,8 @@ function compileSchema(): ValidateFunction {
   return ajv.compile(JSON.parse(readFileSync(composeSchemaFile(), 'utf8')) as object);
 }
 
-/** Every `BERTH_*` variable a service or library reads (its sources, tests left out). */
-function variablesRead(): Set<string> {
-  const names = new Set<string>();
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
-        for (const m of readFileSync(path, 'utf8').matchAll(/\bBERTH_[A-Z0-9_]+/g)) names.add(m[0]);
-      }
-    }
-  };
-  for (const group of ['services', 'libs']) {
-    for (const pkg of readdirSync(join(root, group))) walk(join(root, group, pkg, 'src'));
-  }
-  return names;
-}
-
 describe('docker-compose.yml', () => {
-  const text = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
+  const text = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
   // Anchors and merge keys resolved, as Compose reads the file.
   const compose = parse(text, { merge: true }) as Compose;
   const validate = compileSchema();
@@ -79,7 +59,7 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of Object.entries(compose.services)) {
       assert.ok(service.healthcheck?.test.length, `${name} has a healthcheck`);
       if (service.build !== undefined) {
-        const dockerfile = join(root, service.build.context, service.build.dockerfile);
+        const dockerfile = join(ROOT, service.build.context, service.build.dockerfile);
         assert.ok(existsSync(dockerfile), `${name}: ${dockerfile} exists`);
       }
     }
@@ -99,7 +79,7 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of Object.entries(compose.services)) {
       if (service.build !== undefined) {
         assert.deepEqual(service.cap_drop, ['ALL'], `${name} drops every capability`);
-        assert.equal(service.read_only, true, `${name} has a read-only root file system`);
+        assert.equal(service.read_only, true, `${name} has a read-only ROOT file system`);
         // no-new-privileges voids file capabilities, which the images of the two that add one use.
         const noNewPrivileges = service.security_opt?.includes('no-new-privileges:true') ?? false;
         assert.equal(noNewPrivileges, service.cap_add === undefined, `${name}: no-new-privileges unless it adds a cap`);

@@ -18,6 +18,7 @@ import {
   type RigControlPlane,
 } from '@berth/rig';
 import { promtoolTests } from './helm-chart-alerts.js';
+import { variablesRead } from './variables.js';
 
 const run = promisify(execFile);
 const NAMESPACE = 'berth-system';
@@ -42,6 +43,8 @@ interface Container {
   };
   env?: { name: string; value?: string }[];
   ports?: { name?: string; containerPort: number }[];
+  readinessProbe?: { httpGet?: { path: string; port: number | string } };
+  livenessProbe?: { httpGet?: { path: string; port: number | string } };
 }
 
 interface PodSpec {
@@ -199,6 +202,31 @@ describe('helm chart deploy/helm/berth', { timeout: 170_000 }, () => {
       false,
       'BGP port 1790 needs no capability',
     );
+  });
+
+  it("Berth's containers set only variables Berth reads, and probe /healthz and /readyz on their health port", () => {
+    const known = variablesRead();
+    let checked = 0;
+    for (const object of [...accepted.values()].flat()) {
+      for (const container of podSpec(object)?.containers ?? []) {
+        if (!['watcher', 'ipam', 'route-publisher', 'node-agent'].includes(container.name)) continue;
+        checked++;
+        const where = `${object.kind} ${object.metadata.name}, container ${container.name}`;
+        for (const { name } of container.env ?? [])
+          if (name.startsWith('BERTH_')) assert.ok(known.has(name), `${where} sets ${name}, which nothing reads`);
+        const healthPort = container.env?.find((e) => e.name === 'BERTH_HEALTH_PORT')?.value;
+        const port = container.ports?.find((p) => p.name === 'health')?.containerPort;
+        assert.ok(port !== undefined && healthPort === String(port), `${where}: BERTH_HEALTH_PORT is its health port`);
+        for (const [probe, path] of [
+          [container.readinessProbe, '/readyz'],
+          [container.livenessProbe, '/healthz'],
+        ] as const) {
+          assert.equal(probe?.httpGet?.path, path, `${where} probes ${path}`);
+          assert.ok([port, 'health'].includes(probe.httpGet.port), `${where} probes ${path} on its health port`);
+        }
+      }
+    }
+    assert.ok(checked >= 4 * INSTALLS.length, `checked only ${checked} containers`);
   });
 
   it('every container is non-root, read-only, without capabilities, except what a component needs', () => {
