@@ -111,6 +111,11 @@ describe('CRDs - installed in a real kube-apiserver', () => {
       message: /community "65000:70000" must be two numbers up to 65535/,
     },
     {
+      desc: 'a pool limited to some peers, which Berth cannot do yet',
+      object: pool({ addresses: ['192.0.2.0/24'], bgp: { peers: ['tor-a'] } }),
+      message: /bgp.peers is not supported yet: every BGPPeer receives the routes of every bgp pool/,
+    },
+    {
       desc: 'an ASN out of range',
       object: peer({ peerASN: 4294967296 }),
       message:

@@ -49,9 +49,25 @@ export const ipPoolCrd = clusterCrd({
             'BGP communities attached to the routes, as ASN:VALUE.',
           ),
           localPref: integer(0, 4294967295, { description: 'LOCAL_PREF for iBGP peers.' }),
-          peers: setOf(objectName, 64, 'Announce only to these BGPPeers (default: all).'),
+          peers: setOf(
+            objectName,
+            64,
+            'Reserved: announcing to only some BGPPeers is not supported yet, so the list must be empty.',
+          ),
         },
-        { description: 'Settings for mode bgp.' },
+        {
+          description: 'Settings for mode bgp.',
+          // GoBGP 3 matches an export policy's neighbor condition against where a path came from,
+          // not where it goes, so a pool cannot be kept from some peers. Refused, never ignored:
+          // routes announced to a peer the operator meant to exclude would be a leak.
+          'x-kubernetes-validations': [
+            {
+              rule: '!has(self.peers) || size(self.peers) == 0',
+              message:
+                'bgp.peers is not supported yet: every BGPPeer receives the routes of every bgp pool; remove bgp.peers, or limit which routers peer with which nodes with BGPPeer nodeSelector',
+            },
+          ],
+        },
       ),
       layer2: object(
         {
