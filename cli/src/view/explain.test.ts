@@ -209,6 +209,24 @@ const cases: { desc: string; world: BusWorld; key: string; cluster?: ClusterView
         'shop/web has 203.0.113.10 but no route: no node serves it, because n2 is labelled node.kubernetes.io/exclude-from-external-load-balancers; n1 runs no ready endpoint of it (externalTrafficPolicy: Local).',
     },
     {
+      desc: 'BGP, a VIP shared with a Local Service that has no ready endpoint',
+      world: bgpWorld((w) => {
+        const api = exampleService(1, 'shop', {
+          key: 'shop/api',
+          name: 'api',
+          uid: 'u-api',
+          ipFamilies: ['IPv4'],
+          externalTrafficPolicy: 'Local',
+        });
+        w.services.set(api.key, api);
+        w.allocations.set(api.key, exampleAllocation(api.key, api.uid, 'public', ['203.0.113.10']));
+      }),
+      key: 'shop/web',
+      fine: false,
+      sentence:
+        'shop/web has 203.0.113.10 but no route: no node serves it, because n1 and n2 run no ready endpoint of it or of shop/api, which shares its address (externalTrafficPolicy: Local).',
+    },
+    {
       desc: 'BGP, no node has an address of the VIP’s family',
       world: bgpWorld((w) => {
         w.nodes.set('n1', exampleNode('n1', ['2001:db8::11']));

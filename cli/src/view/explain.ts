@@ -32,6 +32,7 @@ function bgpClause(vip: Extract<VipVerdict, { mode: 'bgp' }>, settings: ViewSett
       family: vip.family,
       healthTimeoutMs: settings.healthTimeoutMs,
       interfaces: [],
+      sharedWith: vip.sharedWith,
     });
     return ` but no route: no node serves it, because ${why}`;
   }
@@ -53,6 +54,7 @@ function layer2Clause(vip: Extract<VipVerdict, { mode: 'layer2' }>, settings: Vi
       family: vip.family,
       healthTimeoutMs: settings.healthTimeoutMs,
       interfaces: pool,
+      sharedWith: vip.sharedWith,
     });
     return ` but no node answers ${protocol} for it: no node is eligible, because ${why}`;
   }

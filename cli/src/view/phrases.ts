@@ -34,6 +34,8 @@ export interface BlockerContext {
   readonly healthTimeoutMs: number;
   /** The pool's `layer2.interfaces`. */
   readonly interfaces: readonly string[];
+  /** The other Services on the VIP, whose endpoints count too. */
+  readonly sharedWith: readonly string[];
 }
 
 const ORDER: readonly Blocker[] = [
@@ -67,7 +69,9 @@ function phrase(blocker: Blocker, nodes: readonly string[], context: BlockerCont
     case 'noInterface':
       return `${who} ${one ? 'has' : 'have'} none of the pool's interfaces (${context.interfaces.join(', ')})`;
     case 'noEndpoint':
-      return `${who} ${one ? 'runs' : 'run'} no ready endpoint of it (externalTrafficPolicy: Local)`;
+      return context.sharedWith.length === 0
+        ? `${who} ${one ? 'runs' : 'run'} no ready endpoint of it (externalTrafficPolicy: Local)`
+        : `${who} ${one ? 'runs' : 'run'} no ready endpoint of it or of ${listNames(context.sharedWith)}, which ${context.sharedWith.length === 1 ? 'shares' : 'share'} its address (externalTrafficPolicy: Local)`;
     case 'noAddress':
       return `${who} ${one ? 'has' : 'have'} no ${context.family} address`;
   }

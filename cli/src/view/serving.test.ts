@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { ServiceSnapshot } from '@berth/contracts';
 import { familyOf } from '@berth/route-publisher/routes';
-import { bgpBlockers, layer2Blockers, prefixOf, serving } from './serving.js';
+import { bgpBlockers, layer2Blockers, prefixOf, serving, sharers } from './serving.js';
 import { emptyWorld, NOW, SETTINGS, worlds } from './test-worlds.js';
 
 describe('serving', () => {
@@ -21,10 +20,10 @@ describe('serving', () => {
           for (const vip of result.addresses) {
             const family = familyOf(vip);
             const route = decided.routes.get(prefixOf(vip, family));
-            // Two Services sharing a VIP write one route; only the one that wrote it is checked.
-            if (route !== undefined && route.service !== svc.key) continue;
             const served = new Set(route?.nextHops.map((h) => h.node));
-            const blockers = new Set(bgpBlockers(world, decided, SETTINGS, svc, family).map((b) => b.node));
+            const blockers = new Set(
+              bgpBlockers(world, decided, SETTINGS, sharers(world, vip), family).map((b) => b.node),
+            );
             for (const node of world.nodes.keys()) assert.notEqual(served.has(node), blockers.has(node), node);
             hops += served.size;
             blocked += blockers.size;
@@ -43,14 +42,10 @@ describe('serving', () => {
       fc.property(worlds, ({ world }) => {
         const decided = serving(world, SETTINGS);
         for (const owner of decided.owners.values()) {
-          const services: ServiceSnapshot[] = [];
-          for (const allocation of world.allocations.values()) {
-            const svc = world.services.get(allocation.key);
-            if (allocation.result.type !== 'assigned' || !allocation.result.addresses.includes(owner.vip)) continue;
-            if (svc !== undefined && !svc.deleting && svc.uid === allocation.serviceUid) services.push(svc);
-          }
           const blocked = new Set(
-            layer2Blockers(world, decided, SETTINGS, world.pools.get(owner.pool), services).map((b) => b.node),
+            layer2Blockers(world, decided, SETTINGS, world.pools.get(owner.pool), sharers(world, owner.vip)).map(
+              (b) => b.node,
+            ),
           );
           const eligible = [...world.nodes.keys()].filter((n) => !blocked.has(n));
           if (owner.node === undefined) {

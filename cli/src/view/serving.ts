@@ -53,6 +53,17 @@ export function serving(world: BusWorld, settings: ViewSettings): Serving {
   };
 }
 
+/** The Services on the bus that hold `vip` through an assigned allocation (several with a sharing key). */
+export function sharers(world: BusWorld, vip: string): ServiceSnapshot[] {
+  const found: ServiceSnapshot[] = [];
+  for (const allocation of world.allocations.values()) {
+    if (allocation.result.type !== 'assigned' || !allocation.result.addresses.includes(vip)) continue;
+    const svc = world.services.get(allocation.key);
+    if (svc !== undefined && !svc.deleting && svc.uid === allocation.serviceUid) found.push(svc);
+  }
+  return found;
+}
+
 /** Why one node does not serve a VIP, in the order route-publisher and node-agent check. */
 export type Blocker =
   | 'notReady'
@@ -84,14 +95,18 @@ function byName(nodes: Iterable<NodeSnapshot>): NodeSnapshot[] {
   return [...nodes].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
-/** Why each node is not a next hop of a BGP VIP of `service` (nodes that are, left out). */
+/**
+ * Why each node is not a next hop of a BGP VIP shared by `services` (nodes that are, left out).
+ * With externalTrafficPolicy Local a node needs a ready endpoint of every such Service.
+ */
 export function bgpBlockers(
   world: BusWorld,
   serving: Serving,
   settings: ViewSettings,
-  service: ServiceSnapshot,
+  services: readonly ServiceSnapshot[],
   family: IpFamily,
 ): NodeBlocker[] {
+  const local = services.filter((svc) => svc.externalTrafficPolicy === 'Local');
   const blockers: NodeBlocker[] = [];
   for (const node of byName(world.nodes.values())) {
     const blocker: Blocker | undefined = !node.ready
@@ -99,7 +114,7 @@ export function bgpBlockers(
       : node.excludedFromLoadBalancers
         ? 'excluded'
         : (healthBlocker(world, serving, settings, node.key) ??
-          (service.externalTrafficPolicy === 'Local' && !hasReadyEndpoint(world, service.key, node.key)
+          (local.some((svc) => !hasReadyEndpoint(world, svc.key, node.key))
             ? 'noEndpoint'
             : nodeAddress(node, family) === undefined
               ? 'noAddress'

@@ -1,6 +1,6 @@
 import type { IpFamily, PeerSessionSnapshot, RefusalReason, ServiceSnapshot } from '@berth/contracts';
 import { familyOf, type NextHop } from '@berth/route-publisher/routes';
-import { bgpBlockers, layer2Blockers, prefixOf, type NodeBlocker, type Serving } from './serving.js';
+import { bgpBlockers, layer2Blockers, prefixOf, sharers, type NodeBlocker, type Serving } from './serving.js';
 import type { BusWorld, ViewSettings } from './world.js';
 
 /** One BGPPeer as the speakers that would announce a VIP to it report their sessions. */
@@ -26,6 +26,8 @@ export type VipVerdict =
       readonly nextHops: readonly NextHop[];
       readonly blockers: readonly NodeBlocker[];
       readonly announcement: Announcement;
+      /** The other Services on this VIP (a sharing key): their endpoints count too. */
+      readonly sharedWith: readonly string[];
     }
   | {
       readonly mode: 'layer2';
@@ -36,6 +38,7 @@ export type VipVerdict =
       /** Where the owner answers; empty when its agent reported none. */
       readonly interfaces: readonly string[];
       readonly blockers: readonly NodeBlocker[];
+      readonly sharedWith: readonly string[];
     };
 
 /** What Berth has done for one Service on the bus. */
@@ -94,31 +97,33 @@ function announcement(world: BusWorld, family: IpFamily, nextHops: readonly Next
   return { type: 'peers', peers: reach };
 }
 
+const othersOn = (services: readonly ServiceSnapshot[], svc: ServiceSnapshot): string[] =>
+  services.filter((s) => s.key !== svc.key).map((s) => s.key);
+
 function bgpVip(world: BusWorld, serving: Serving, settings: ViewSettings, svc: ServiceSnapshot, vip: string) {
   const family = familyOf(vip);
   const nextHops = serving.routes.get(prefixOf(vip, family))?.nextHops ?? [];
+  const services = sharers(world, vip);
   return {
     mode: 'bgp' as const,
     vip,
     family,
     nextHops,
-    blockers: nextHops.length === 0 ? bgpBlockers(world, serving, settings, svc, family) : [],
+    blockers: nextHops.length === 0 ? bgpBlockers(world, serving, settings, services, family) : [],
     announcement: announcement(world, family, nextHops),
+    sharedWith: othersOn(services, svc),
   };
 }
 
-/** The Services on the bus that hold `vip` through an assigned allocation (several with a sharing key). */
-function sharers(world: BusWorld, vip: string): ServiceSnapshot[] {
-  const found: ServiceSnapshot[] = [];
-  for (const allocation of world.allocations.values()) {
-    if (allocation.result.type !== 'assigned' || !allocation.result.addresses.includes(vip)) continue;
-    const svc = world.services.get(allocation.key);
-    if (svc !== undefined && !svc.deleting && svc.uid === allocation.serviceUid) found.push(svc);
-  }
-  return found;
-}
-
-function layer2Vip(world: BusWorld, serving: Serving, settings: ViewSettings, pool: string, vip: string) {
+function layer2Vip(
+  world: BusWorld,
+  serving: Serving,
+  settings: ViewSettings,
+  svc: ServiceSnapshot,
+  pool: string,
+  vip: string,
+) {
+  const services = sharers(world, vip);
   const owner = serving.owners.get(vip);
   const node = owner?.node;
   const agent = node === undefined ? [] : (world.nodeHealth.get(node)?.interfaces ?? []);
@@ -131,8 +136,8 @@ function layer2Vip(world: BusWorld, serving: Serving, settings: ViewSettings, po
     family: familyOf(vip),
     owner: node,
     interfaces,
-    blockers:
-      node === undefined ? layer2Blockers(world, serving, settings, world.pools.get(pool), sharers(world, vip)) : [],
+    blockers: node === undefined ? layer2Blockers(world, serving, settings, world.pools.get(pool), services) : [],
+    sharedWith: othersOn(services, svc),
   };
 }
 
@@ -157,7 +162,7 @@ export function verdictOf(
     vips: result.addresses.map((vip) =>
       result.mode === 'bgp'
         ? bgpVip(world, serving, settings, service, vip)
-        : layer2Vip(world, serving, settings, result.pool, vip),
+        : layer2Vip(world, serving, settings, service, result.pool, vip),
     ),
   };
 }
