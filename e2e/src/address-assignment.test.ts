@@ -151,4 +151,52 @@ describe('addresses end to end - kubectl, watcher, ipam, Redis, NATS', () => {
     }
     for (const name of outside) assert.match(poolCondition.message, new RegExp(`shop/${name} \\(`));
   });
+
+  it('moving over from another load balancer: a Service keeps the address that one gave it', async () => {
+    // As MetalLB or OpenELB leave it: no loadBalancerClass, its address already in the status.
+    await cluster.apply({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'moved', namespace: 'shop' },
+      spec: { type: 'LoadBalancer', selector: { app: 'moved' }, ports: [{ port: 80 }] },
+    });
+    const status = { status: { loadBalancer: { ingress: [{ ip: '198.51.100.2' }] } } };
+    await cluster.kube.kubectl([
+      'patch',
+      'service',
+      '-n',
+      'shop',
+      'moved',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify(status),
+    ]);
+    // Berth becomes the cluster's default load balancer while ipam keeps running, so no restart
+    // of ipam reads the status: the allocation itself must keep it (pool "more" would give .1).
+    await procs[0]?.stop();
+    procs.push(
+      startBerthProcess(WATCHER_MAIN, {
+        ...cluster.nats.env,
+        BERTH_KUBECONFIG: cluster.watcherKubeconfig,
+        BERTH_DEFAULT_CLASS: 'true',
+      }),
+    );
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const svc = JSON.parse(await cluster.kube.kubectl(['get', 'service', '-n', 'shop', 'moved', '-o', 'json'])) as {
+        status: { loadBalancer?: { ingress?: { ip: string }[] }; conditions?: { type: string; status: string }[] };
+      };
+      const assigned = svc.status.conditions?.find((c) => c.type === 'berth.dev/AddressAssigned');
+      if (assigned?.status === 'True') {
+        assert.deepEqual(
+          svc.status.loadBalancer?.ingress?.map((i) => i.ip),
+          ['198.51.100.2'],
+        );
+        break;
+      }
+      if (Date.now() > deadline) assert.fail(`Berth has not taken over shop/moved: ${JSON.stringify(svc.status)}`);
+      await sleep(100);
+    }
+  });
 });
