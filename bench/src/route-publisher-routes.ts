@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectBus } from '@berth/bus';
 import { createLogger } from '@berth/runtime';
-import { startBerthProcess, startGobgp, startLab, startNats } from '@berth/rig';
+import { routerBirdConfig, startBerthProcess, startGobgp, startLab, startNats } from '@berth/rig';
 import { BgpWorld, ROUTE_PUBLISHER_MAIN } from '@berth/route-publisher/test-world';
 import { inParallel } from './kube-http.js';
 import { percentile, report } from './report.js';
@@ -25,13 +25,10 @@ const bus = await connectBus(
   { name: 'bench', logger: createLogger('bench', 'silent') },
 );
 try {
-  await lab.startBird(`router id 192.0.2.254;
-protocol device { scan time 10; }
-protocol kernel kernel4 { ipv4 { import none; export all; }; merge paths on; }
-protocol kernel kernel6 { ipv6 { import none; export all; }; merge paths on; }
-protocol bgp spk4 { local 192.0.2.254 as 65000; neighbor 192.0.2.14 as 64512; ipv4 { import all; export none; add paths rx; }; }
-protocol bgp spk6 { local 2001:db8::254 as 65000; neighbor 2001:db8::14 as 64512; ipv6 { import all; export none; add paths rx; }; }
-`);
+  await lab.startBird(
+    routerBirdConfig(`protocol bgp spk4 { local 192.0.2.254 as 65000; neighbor 192.0.2.14 as 64512; ipv4 { import all; export none; add paths rx; }; }
+protocol bgp spk6 { local 2001:db8::254 as 65000; neighbor 2001:db8::14 as 64512; ipv6 { import all; export none; add paths rx; }; }`),
+  );
   // The kernel's IPv6 route cache limit is far below 10,000 routes on some kernels.
   await lab.exec(lab.router.netns, 'sysctl', '-qw', 'net.ipv6.route.max_size=1000000');
   const world = await BgpWorld.open(bus);

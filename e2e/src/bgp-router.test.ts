@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connectBus, type Bus } from '@berth/bus';
 import { createLogger } from '@berth/runtime';
 import {
+  routerBirdConfig,
   startBerthProcess,
   startGobgp,
   startLab,
@@ -18,16 +19,6 @@ import { BgpWorld, ROUTE_PUBLISHER_MAIN } from '@berth/route-publisher/test-worl
 const NODES = ['n1', 'n2', 'n3'];
 const V4 = { n1: '192.0.2.11', n2: '192.0.2.12', n3: '192.0.2.13' };
 const V6 = { n1: '2001:db8::11', n2: '2001:db8::12', n3: '2001:db8::13' };
-
-/** BIRD 2 as the upstream router: imports everything, exports nothing, ECMP into the kernel. */
-function birdConfig(sessions: string): string {
-  return `router id 192.0.2.254;
-protocol device { scan time 10; }
-protocol kernel kernel4 { ipv4 { import none; export all; }; merge paths on; }
-protocol kernel kernel6 { ipv6 { import none; export all; }; merge paths on; }
-${sessions}
-`;
-}
 
 /**
  * One upstream router, three nodes and route-publisher in one topology, fed through the real bus
@@ -56,7 +47,7 @@ function topology(name: 'central' | 'per-node', bird: string) {
 
     before(async () => {
       [lab, nats] = await Promise.all([startLab([...NODES, 'spk']), startNats()]);
-      await lab.startBird(birdConfig(bird));
+      await lab.startBird(routerBirdConfig(bird));
       bus = await connectBus(
         { natsServers: [nats.url], natsUser: nats.user, natsPassword: nats.password },
         { name: 'test', logger: createLogger('test', 'silent') },

@@ -175,6 +175,26 @@ describe(
   },
 );
 
+describe('./scripts/start with bad options: a clear error before anything starts', () => {
+  for (const { args, message } of [
+    {
+      args: ['--kubeconfig', '/nonexistent/kubeconfig', '--no-lab'],
+      message: /--kubeconfig \/nonexistent\/kubeconfig: no such file/,
+    },
+    { args: ['--health-port-base', '70000'], message: /--health-port-base 70000 is not a port/ },
+    { args: ['--colour'], message: /Unknown option '--colour' \(--help lists them\)/ },
+  ])
+    it(args.join(' '), async () => {
+      const failed = await run(process.execPath, [join(root, 'libs', 'rig', 'dist', 'cli.js'), 'start', ...args]).then(
+        () => assert.fail('it started'),
+        (error: unknown) => error as { code: number; stderr: string },
+      );
+      assert.equal(failed.code, 1);
+      assert.match(failed.stderr, message);
+      assert.doesNotMatch(failed.stderr, /starting NATS/);
+    });
+});
+
 describe('./scripts/start --kubeconfig: the services here, against an existing cluster', () => {
   let cluster: RigControlPlane;
   let stack: StartedStack;

@@ -10,7 +10,8 @@ export class RigError extends Error {
       | 'RIG_SERVER_TIMEOUT'
       | 'RIG_NOT_BUILT'
       | 'RIG_NEEDS_ROOT'
-      | 'RIG_COMMAND_FAILED',
+      | 'RIG_COMMAND_FAILED'
+      | 'RIG_BAD_OPTION',
   ) {
     super(message);
   }

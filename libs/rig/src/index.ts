@@ -13,7 +13,7 @@ export { KUBERNETES_VERSION, startControlPlane } from './control-plane.js';
 export type { RigControlPlane } from './control-plane.js';
 export { startBerthProcess } from './berth-process.js';
 export type { BerthProcess, LogLine } from './berth-process.js';
-export { startLab } from './lab.js';
+export { routerBirdConfig, startLab } from './lab.js';
 export type { LabHost, RigBird, RigBusLink, RigCapture, RigLab } from './lab.js';
 export { composeSchemaFile } from './cache.js';
 export { CHART_DIR, helmBinary, prometheusOperatorCrds, promtoolBinary, renderChart } from './helm.js';

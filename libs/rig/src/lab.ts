@@ -65,8 +65,23 @@ export interface RigCapture {
 
 export interface RigBird {
   readonly process: RigProcess;
+  /** Its control socket, for `birdc -s`. */
+  readonly socket: string;
   birdc(...args: string[]): Promise<string>;
   stop(): Promise<void>;
+}
+
+/**
+ * BIRD 2 as the lab's upstream router (router ID 192.0.2.254): the given BGP `sessions`, and
+ * every route they import goes into the router's kernel, one ECMP route per prefix.
+ */
+export function routerBirdConfig(sessions: string): string {
+  return `router id 192.0.2.254;
+protocol device { scan time 10; }
+protocol kernel kernel4 { ipv4 { import none; export all; }; merge paths on; }
+protocol kernel kernel6 { ipv6 { import none; export all; }; merge paths on; }
+${sessions}
+`;
 }
 
 export async function startLab(hostNames: readonly string[]): Promise<RigLab> {
@@ -154,7 +169,7 @@ export async function startLab(hostNames: readonly string[]): Promise<RigLab> {
         servers.push(server);
         const cli = async (...args: string[]) => (await run(birdc, ['-s', ctl, ...args], { timeout: 10_000 })).stdout;
         await waitUntil(server, 'answering birdc', () => cli('show', 'status').then(() => true), 10_000);
-        return { process: server, birdc: cli, stop: () => server.stop() };
+        return { process: server, socket: ctl, birdc: cli, stop: () => server.stop() };
       },
       stop,
       [Symbol.asyncDispose]: stop,

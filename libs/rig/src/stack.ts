@@ -7,7 +7,7 @@ import { startBerthProcess, type BerthProcess } from './berth-process.js';
 import { controlPlaneBinDir, startControlPlane, type RigControlPlane } from './control-plane.js';
 import { RigError } from './errors.js';
 import { startGobgp, type RigGobgp } from './gobgp.js';
-import { startLab, type LabHost, type RigLab } from './lab.js';
+import { routerBirdConfig, startLab, type LabHost, type RigBird, type RigLab } from './lab.js';
 import { startNats, type RigNats } from './nats.js';
 import { makeRigDir, stopAndRemove } from './process.js';
 import { startRedis, type RigRedis } from './redis.js';
@@ -58,8 +58,8 @@ export interface BerthStack {
   readonly nats: RigNats;
   readonly redis: RigRedis;
   readonly gobgp: RigGobgp;
-  /** Present with a lab: the router's namespace and its BIRD control socket. */
-  readonly lab: (RigLab & { readonly birdSocket: string }) | undefined;
+  /** Present with a lab: the nodes, the speaker and the router, in network namespaces. */
+  readonly lab: RigLab | undefined;
   readonly services: readonly StackService[];
   /** This version's kubectl with `kubeconfig`. */
   kubectl(args: readonly string[], input?: string): Promise<string>;
@@ -74,12 +74,9 @@ function birdConfig(speaker: LabHost, asn: number): string {
   const session = (name: string, family: 'ipv4' | 'ipv6', local: string, neighbor: string) =>
     `protocol bgp ${name} {\n  local ${local} as ${ROUTER_ASN}; neighbor ${neighbor} as ${asn};\n` +
     `  ${family} { import all; export none; add paths rx; };\n}\n`;
-  return (
-    `router id 192.0.2.254;\nprotocol device { scan time 10; }\n` +
-    `protocol kernel kernel4 { ipv4 { import none; export all; }; merge paths on; }\n` +
-    `protocol kernel kernel6 { ipv6 { import none; export all; }; merge paths on; }\n` +
+  return routerBirdConfig(
     session('speaker4', 'ipv4', '192.0.2.254', speaker.ipv4) +
-    session('speaker6', 'ipv6', '2001:db8::254', speaker.ipv6)
+      session('speaker6', 'ipv6', '2001:db8::254', speaker.ipv6),
   );
 }
 
@@ -109,6 +106,8 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
   const withLab = options.lab ?? (root && options.kubeconfig === undefined);
   if (withLab && !root)
     throw new RigError('the lab needs root (network namespaces): run as root or without it', 'RIG_NEEDS_ROOT');
+  if (options.kubeconfig !== undefined && !existsSync(options.kubeconfig))
+    throw new RigError(`--kubeconfig ${options.kubeconfig}: no such file`, 'RIG_BAD_OPTION');
   const main = (name: string) => {
     const file = join(repo, 'services', name, 'dist', 'main.js');
     if (!existsSync(file)) throw new RigError(`${file} is missing: run npm run build`, 'RIG_NOT_BUILT');
@@ -184,12 +183,10 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
       else await kubectl(['apply', '-f', deploy('examples', 'bgppeer.yaml')]);
     }
 
-    let birdSocket: string | undefined;
+    let bird: RigBird | undefined;
     if (lab !== undefined) {
       progress('starting BIRD as the upstream router');
-      const speaker = host(SPEAKER) as LabHost;
-      await lab.startBird(birdConfig(speaker, 64512));
-      birdSocket = join(lab.dir, 'bird.ctl');
+      bird = await lab.startBird(birdConfig(host(SPEAKER) as LabHost, 64512));
     }
 
     progress('starting watcher, ipam, route-publisher' + (lab === undefined ? '' : ' and a node-agent on each node'));
@@ -234,9 +231,9 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
       KUBECONFIG: kubeconfig,
       BERTH_KUBECONFIG: kubeconfig,
       BERTH_GOBGP_TARGET: gobgp.target,
-      ...(lab === undefined || birdSocket === undefined
+      ...(lab === undefined || bird === undefined
         ? {}
-        : { BERTH_LAB_ROUTER_NETNS: lab.router.netns, BERTH_LAB_BIRD_SOCKET: birdSocket }),
+        : { BERTH_LAB_ROUTER_NETNS: lab.router.netns, BERTH_LAB_BIRD_SOCKET: bird.socket }),
     };
     writeFileSync(
       envFile,
@@ -256,7 +253,7 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
       nats,
       redis,
       gobgp,
-      lab: lab === undefined ? undefined : Object.assign(lab, { birdSocket: birdSocket as string }),
+      lab,
       services,
       kubectl,
       guide: () => guide(stack, kube),
