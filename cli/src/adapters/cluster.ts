@@ -1,5 +1,5 @@
-import { KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { fetch } from 'undici';
+import { KubeConfig } from '@kubernetes/client-node';
+import { HttpKubeApi, KubeApiError } from '@berth/watcher/kube-api';
 import type { ClusterCondition, ClusterEvent, ClusterService, ClusterView } from '../view/world.js';
 import type { KubeSource } from './kube-source.js';
 
@@ -7,17 +7,6 @@ import type { KubeSource } from './kube-source.js';
 const ADDRESS_CONDITION = 'berth.dev/AddressAssigned';
 /** Enough Events to see what changed lately, few enough to read. */
 const RECENT_EVENTS = 5;
-
-/** An answer from the API server other than 2xx. */
-class KubeStatusError extends Error {
-  override readonly name = 'KubeStatusError';
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 type Json = Record<string, unknown>;
 const record = (value: unknown): Json =>
@@ -35,24 +24,12 @@ function condition(value: unknown): ClusterCondition {
   };
 }
 
-/** GETs one path as JSON with the kubeconfig's credentials; null on 404. */
-async function get(kc: KubeConfig, server: string, path: string, timeoutMs: number): Promise<unknown> {
-  const context = new RequestContext(`${server}${path}`, 'GET');
-  await kc.applySecurityAuthentication(context);
-  const headers = { ...context.getHeaders(), Accept: 'application/json' };
-  const dispatcher = context.getDispatcher();
-  const response = await fetch(context.getUrl(), {
-    headers,
-    ...(dispatcher === undefined ? {} : { dispatcher }),
-    signal: AbortSignal.timeout(timeoutMs),
+/** GETs one path as JSON; null when the API server says 404. */
+async function get(api: HttpKubeApi, path: string): Promise<unknown> {
+  return api.get<unknown>(path).catch((error: unknown) => {
+    if (error instanceof KubeApiError && error.status === 404) return null;
+    throw error;
   });
-  const body = await response.text();
-  if (response.status === 404) return null;
-  if (!response.ok) {
-    const message = text(record(body.startsWith('{') ? JSON.parse(body) : {})['message']) ?? body;
-    throw new KubeStatusError(response.status, `${response.status} ${response.statusText}: ${message}`);
-  }
-  return JSON.parse(body) as unknown;
 }
 
 function serviceFacts(object: unknown, events: unknown): ClusterService {
@@ -95,6 +72,7 @@ function serviceFacts(object: unknown, events: unknown): ClusterService {
 
 /** `fetch failed` alone says nothing: add what lies beneath (ECONNREFUSED, a TLS problem, a timeout). */
 function describeError(error: unknown): string {
+  if (error instanceof KubeApiError) return `${error.status} ${error.reason}: ${error.message}`;
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? error.cause.message : undefined;
   return cause === undefined || error.message.includes(cause) ? error.message : `${error.message}: ${cause}`;
@@ -135,10 +113,11 @@ export async function readCluster(
   if (server === undefined) {
     return { reachable: false, why: `the kubeconfig ${describeSource(source)} has no current cluster` };
   }
+  const api = new HttpKubeApi(kc, { timeoutMs });
   try {
     // Without Berth's CRDs (404) or without leave to list them (403) there is no pool status to show.
-    const ippools = await get(kc, server, '/apis/berth.dev/v1alpha1/ippools', timeoutMs).catch((error: unknown) => {
-      if (error instanceof KubeStatusError && error.status === 403) return null;
+    const ippools = await get(api, '/apis/berth.dev/v1alpha1/ippools').catch((error: unknown) => {
+      if (error instanceof KubeApiError && error.status === 403) return null;
       throw error;
     });
     const pools = list(record(ippools)['items']);
@@ -153,16 +132,11 @@ export async function readCluster(
     );
     if (service === undefined) return { reachable: true, poolConditions };
     const [namespace = '', name = ''] = service.split('/');
-    const object = await get(kc, server, `/api/v1/namespaces/${namespace}/services/${name}`, timeoutMs);
+    const object = await get(api, `/api/v1/namespaces/${namespace}/services/${name}`);
     if (object === null) return { reachable: true, poolConditions, service: null };
     const selector = new URLSearchParams({ fieldSelector: `involvedObject.kind=Service,involvedObject.name=${name}` });
     // Events are a nicety: an identity that may not list them still gets the rest.
-    const events = await get(
-      kc,
-      server,
-      `/api/v1/namespaces/${namespace}/events?${selector.toString()}`,
-      timeoutMs,
-    ).catch(() => null);
+    const events = await get(api, `/api/v1/namespaces/${namespace}/events?${selector.toString()}`).catch(() => null);
     return { reachable: true, poolConditions, service: serviceFacts(object, events) };
   } catch (error) {
     return {

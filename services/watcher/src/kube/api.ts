@@ -71,8 +71,14 @@ export class HttpKubeApi implements KubeApi {
   // The library's Watch aborts a stream that stays silent for 30 s; the list-watch then resumes from
   // its last resourceVersion, which also catches half-open connections.
   readonly #watch: Watch;
-  constructor(private readonly kc: KubeConfig) {
+  readonly #timeoutMs: number;
+  /** `timeoutMs`: how long one request may take (not a watch). */
+  constructor(
+    private readonly kc: KubeConfig,
+    options: { timeoutMs?: number } = {},
+  ) {
     this.#watch = new Watch(kc);
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
   }
 
   async list<T extends KubeObject>(
@@ -155,7 +161,7 @@ export class HttpKubeApi implements KubeApi {
       method,
       headers,
       ...(dispatcher === undefined ? {} : { dispatcher }),
-      signal: AbortSignal.timeout(30_000),
+      signal: AbortSignal.timeout(this.#timeoutMs),
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await response.text();
