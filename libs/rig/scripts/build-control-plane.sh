@@ -4,9 +4,8 @@
 # no container engine, so the Go module proxy is the only source of the real thing.
 set -euo pipefail
 
-here="$(cd "$(dirname "$0")/.." && pwd)"
-version="${BERTH_KUBE_VERSION:-$(sed -n 's/.*"kubernetes": "\(v[0-9.]*\)".*/\1/p' "$here/versions.json")}"
-cache="${BERTH_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/berth}"
+source "$(dirname "$0")/cache.sh"
+version="${BERTH_KUBE_VERSION:-$(pinned kubernetes)}"
 out="$cache/kube-$version"
 minor="${version#v1.}"; minor="${minor%%.*}"
 staging_version="v0.${version#v1.}"

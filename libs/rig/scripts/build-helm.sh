@@ -4,10 +4,8 @@
 # `helm template` with it; nothing built is ever committed.
 set -euo pipefail
 
-here="$(cd "$(dirname "$0")/.." && pwd)"
-version="${BERTH_HELM_VERSION:-$(sed -n 's/.*"helm": "\(v[0-9.]*\)".*/\1/p' "$here/versions.json")}"
-[ -n "$version" ] || { echo "build-helm: no \"helm\" version in $here/versions.json" >&2; exit 1; }
-cache="${BERTH_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/berth}"
+source "$(dirname "$0")/cache.sh"
+version="${BERTH_HELM_VERSION:-$(pinned helm)}"
 out="$cache/helm-$version"
 major="${version%%.*}"
 

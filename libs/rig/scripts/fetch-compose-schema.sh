@@ -4,10 +4,8 @@
 # Compose itself validates with), so the Go module proxy serves it; nothing is committed.
 set -euo pipefail
 
-here="$(cd "$(dirname "$0")/.." && pwd)"
-version="$(sed -n 's/.*"compose-spec": "\(v[0-9.]*\)".*/\1/p' "$here/versions.json")"
-[ -n "$version" ] || { echo "fetch-compose-schema: no \"compose-spec\" version in $here/versions.json" >&2; exit 1; }
-cache="${BERTH_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/berth}"
+source "$(dirname "$0")/cache.sh"
+version="$(pinned compose-spec)"
 out="$cache/compose-spec-$version.json"
 
 [ -f "$out" ] && exit 0

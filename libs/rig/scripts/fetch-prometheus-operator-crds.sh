@@ -6,10 +6,8 @@
 # serves; nothing third-party is committed.
 set -euo pipefail
 
-here="$(cd "$(dirname "$0")/.." && pwd)"
-version="$(sed -n 's/.*"prometheus-operator": "\(v[0-9.]*\)".*/\1/p' "$here/versions.json")"
-[ -n "$version" ] || { echo "fetch-prometheus-operator-crds: no \"prometheus-operator\" version in $here/versions.json" >&2; exit 1; }
-cache="${BERTH_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/berth}"
+source "$(dirname "$0")/cache.sh"
+version="$(pinned prometheus-operator)"
 out="$cache/prometheus-operator-crds-$version"
 files=(monitoring.coreos.com_servicemonitors.yaml monitoring.coreos.com_prometheusrules.yaml)
 

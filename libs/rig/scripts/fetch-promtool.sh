@@ -4,7 +4,7 @@
 # would start a Prometheus server on a machine with systemd, and only the one binary is needed.
 set -euo pipefail
 
-cache="${BERTH_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/berth}"
+source "$(dirname "$0")/cache.sh"
 out="$cache/promtool"
 [ -x "$out/promtool" ] && exit 0
 command -v apt-get >/dev/null || { echo "fetch-promtool: apt-get is needed to fetch Debian's prometheus package" >&2; exit 1; }
