@@ -6,7 +6,7 @@ cache="${BERTH_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/berth}"
 pinned() {
   local versions version
   versions="$(dirname "${BASH_SOURCE[0]}")/../versions.json"
-  version="$(sed -n "s/.*\"$1\": \"\(v[0-9.]*\)\".*/\1/p" "$versions")"
+  version="$(sed -n "s/.*\"$1\": \"\([^\"]*\)\".*/\1/p" "$versions")"
   [ -n "$version" ] || { echo "$(basename "$0" .sh): no \"$1\" version in $versions" >&2; return 1; }
   echo "$version"
 }

@@ -12,6 +12,9 @@ export const PINNED = JSON.parse(
   readonly helm: string;
   readonly 'compose-spec': string;
   readonly 'prometheus-operator': string;
+  readonly compose: string;
+  /** The Debian release of the rig's base images (and of the images' default bases). */
+  readonly debian: string;
 };
 
 /** Where the setup keeps what it built or fetched: outside the repository, once per machine. */
