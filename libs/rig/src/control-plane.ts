@@ -102,7 +102,17 @@ async function startEtcd(dir: string): Promise<{ process: RigProcess; url: strin
   return { process: etcd, url, dataDir };
 }
 
-export async function startControlPlane(): Promise<RigControlPlane> {
+export interface ControlPlaneOptions {
+  /**
+   * The address kube-apiserver listens on and is reached at, which its certificate names: a rig
+   * Docker engine's `hostAddress` lets containers reach it.
+   * @default '127.0.0.1'
+   */
+  readonly bindAddress?: string;
+}
+
+export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<RigControlPlane> {
+  const address = options.bindAddress ?? '127.0.0.1';
   const apiserverBin = requireBuilt('kube-apiserver');
   const kubectlBin = requireBuilt('kubectl');
   const dir = makeRigDir('kube');
@@ -120,13 +130,13 @@ export async function startControlPlane(): Promise<RigControlPlane> {
   await writeFile(join(dir, 'sa.pub'), keys.publicKey.export({ type: 'spki', format: 'pem' }));
   await writeFile(join(dir, 'sa.key'), keys.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
 
-  const port = await freePort();
-  const server = `https://127.0.0.1:${port}`;
+  const port = await freePort(address);
+  const server = `https://${address}:${port}`;
   const args = [
     `--etcd-servers=${etcd.url}`,
     `--cert-dir=${join(dir, 'pki')}`,
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
+    `--bind-address=${address}`,
+    `--advertise-address=${address}`,
     `--secure-port=${port}`,
     // Dual-stack Service ranges from documentation prefixes; nothing is ever sent to them.
     '--service-cluster-ip-range=198.51.100.0/24,2001:db8:ffff::/112',

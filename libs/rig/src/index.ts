@@ -10,10 +10,26 @@ export type { RigRedis } from './redis.js';
 export { startGobgp } from './gobgp.js';
 export type { RigGobgp } from './gobgp.js';
 export { KUBERNETES_VERSION, startControlPlane } from './control-plane.js';
-export type { RigControlPlane } from './control-plane.js';
+export type { ControlPlaneOptions, RigControlPlane } from './control-plane.js';
+export { BERTH_NAMESPACE, installBerthApi, registerNode, watcherKubeconfig } from './cluster.js';
+export type { Kubectl, NodeAddresses } from './cluster.js';
 export { startBerthProcess } from './berth-process.js';
 export type { BerthProcess, LogLine } from './berth-process.js';
 export { routerBirdConfig, startLab } from './lab.js';
 export type { LabHost, RigBird, RigBusLink, RigCapture, RigLab } from './lab.js';
 export { composeSchemaFile } from './cache.js';
 export { CHART_DIR, helmBinary, prometheusOperatorCrds, promtoolBinary, renderChart } from './helm.js';
+export { DOCKER_CLI, dockerDataRoot, startDocker } from './docker.js';
+export type { RigDocker } from './docker.js';
+export {
+  BERTH_IMAGES,
+  berthImage,
+  buildBerthImages,
+  chartAppVersion,
+  extraCaFile,
+  makeBaseImages,
+  pinnedNodeVersion,
+} from './images.js';
+export type { BerthImageName, BuildOptions, RigBaseImages } from './images.js';
+export { COMPOSE_NODE, prepareCompose } from './compose.js';
+export type { RigCompose } from './compose.js';

@@ -105,8 +105,9 @@ export function sweepStaleRigs(bases: readonly string[] = [tmpdir(), '/dev/shm']
         const n = Number(pid);
         if (Number.isInteger(n) && n > 1 && start !== undefined && startTimeOf(n) === start) killGroup(n, 'SIGKILL');
       }
-      // Network namespaces a lab created (one name per line).
+      // Network namespaces a lab created and links of the root namespace, one name per line.
       for (const ns of readLines(join(dir, 'netns'))) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+      for (const link of readLines(join(dir, 'links'))) spawnSync('ip', ['link', 'del', link], { stdio: 'ignore' });
       rmSync(dir, { recursive: true, force: true });
       swept.push(dir);
     }

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startBerthProcess, type BerthProcess } from './berth-process.js';
+import { BERTH_NAMESPACE as NAMESPACE, installBerthApi, registerNode, watcherKubeconfig } from './cluster.js';
 import { controlPlaneBinDir, startControlPlane, type RigControlPlane } from './control-plane.js';
 import { RigError } from './errors.js';
 import { startGobgp, type RigGobgp } from './gobgp.js';
@@ -11,7 +12,6 @@ import { routerBirdConfig, startLab, type LabHost, type RigBird, type RigLab } f
 import { startNats, type RigNats } from './nats.js';
 import { makeRigDir, stopAndRemove } from './process.js';
 import { startRedis, type RigRedis } from './redis.js';
-import { CHART_DIR, renderChart } from './helm.js';
 
 const run = promisify(execFile);
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -20,7 +20,6 @@ const deploy = (...path: string[]) => join(repo, 'deploy', ...path);
 /** The lab's hosts: two Kubernetes nodes and the central BGP speaker's host, in this order. */
 const NODES = ['node-1', 'node-2'] as const;
 const SPEAKER = 'speaker';
-const NAMESPACE = 'berth-system';
 const ROUTER_ASN = 65000;
 const HEALTH_PORTS = { watcher: 0, ipam: 1, 'route-publisher': 2, 'node-agent': 3 } as const;
 
@@ -78,26 +77,6 @@ function birdConfig(speaker: LabHost, asn: number): string {
     session('speaker4', 'ipv4', '192.0.2.254', speaker.ipv4) +
       session('speaker6', 'ipv6', '2001:db8::254', speaker.ipv6),
   );
-}
-
-/** A Node object as a kubelet would have registered it: Ready, with the lab host's addresses. */
-function nodeManifest(host: Pick<LabHost, 'name' | 'ipv4' | 'ipv6'>): { spec: string; status: string } {
-  const spec = {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name: host.name, labels: { 'kubernetes.io/os': 'linux' } },
-  };
-  const status = {
-    status: {
-      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'lab node' }],
-      addresses: [
-        { type: 'InternalIP', address: host.ipv4 },
-        { type: 'InternalIP', address: host.ipv6 },
-        { type: 'Hostname', address: host.name },
-      ],
-    },
-  };
-  return { spec: JSON.stringify(spec), status: JSON.stringify(status) };
 }
 
 export async function startStack(options: StackOptions = {}): Promise<BerthStack> {
@@ -164,16 +143,10 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
     };
 
     progress("installing Berth's CRDs and the watcher's RBAC");
-    await kubectl(['apply', '--server-side', '-f', join(CHART_DIR, 'crds')]);
-    await kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', join(CHART_DIR, 'crds')]);
-    await kubectl(
-      ['apply', '-f', '-'],
-      JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } }),
-    );
-    let watcherKubeconfig = kubeconfig;
+    await installBerthApi(kubectl);
+    let watcherConfig = kubeconfig;
     if (kube !== undefined) {
-      await kubectl(['apply', '-f', '-'], await renderChart({}, { showOnly: ['templates/watcher/rbac.yaml'] }));
-      watcherKubeconfig = await kube.serviceAccountKubeconfig(NAMESPACE, 'berth-watcher');
+      watcherConfig = await watcherKubeconfig(kube);
       await registerNodes(kube, lab);
       progress('applying the default IPPools and BGPConfig (deploy/examples/)');
       await kubectl(['apply', '-f', deploy('examples', 'ippool.yaml'), '-f', deploy('examples', 'bgpconfig.yaml')]);
@@ -203,7 +176,7 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
       services.push({ name, process: proc, ...(node === undefined ? {} : { node: node.name }) });
       return proc;
     };
-    launch('watcher', { ...nats.env, BERTH_KUBECONFIG: watcherKubeconfig });
+    launch('watcher', { ...nats.env, BERTH_KUBECONFIG: watcherConfig });
     launch('ipam', { ...nats.env, ...redis.env });
     launch('route-publisher', { ...nats.env, BERTH_GOBGP_TARGET: gobgp.target, BERTH_SPEAKER_NAME: SPEAKER });
     for (const name of lab === undefined ? [] : NODES) {
@@ -273,11 +246,7 @@ async function registerNodes(kube: RigControlPlane, lab: RigLab | undefined): Pr
     { name: NODES[0], ipv4: '192.0.2.11', ipv6: '2001:db8::11' },
     { name: NODES[1], ipv4: '192.0.2.12', ipv6: '2001:db8::12' },
   ];
-  for (const host of hosts) {
-    const { spec, status } = nodeManifest(host);
-    await kube.kubectl(['apply', '-f', '-'], { input: spec });
-    await kube.kubectl(['patch', 'node', host.name, '--subresource=status', '--type=merge', '-p', status]);
-  }
+  for (const host of hosts) await registerNode(kube, host);
 }
 
 function shellQuote(value: string): string {

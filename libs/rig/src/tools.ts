@@ -18,6 +18,8 @@ const DEBIAN_PACKAGES = {
   ndisc6: 'ndisc6',
   tcpdump: 'tcpdump',
   openssl: 'openssl',
+  dockerd: 'docker.io',
+  getcap: 'libcap2-bin',
 } as const;
 
 const SEARCH_PATH = [...(process.env['PATH'] ?? '').split(':'), '/usr/sbin', '/sbin', '/usr/bin'];
@@ -40,12 +42,12 @@ export function requireTool(name: keyof typeof DEBIAN_PACKAGES): string {
   );
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. Callers retry if they lose the race. */
-export function freePort(): Promise<number> {
+/** A TCP port on `host` that was free a moment ago. Callers retry if they lose the race. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, host, () => {
       const address = server.address();
       server.close(() =>
         typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')),
