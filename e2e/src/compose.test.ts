@@ -5,11 +5,12 @@ import { describe, it } from 'node:test';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
-import { composeSchemaFile } from '@berth/rig';
+import { berthImage, chartAppVersion, composeSchemaFile, type BerthImageName } from '@berth/rig';
 import { ROOT, variablesRead } from './variables.js';
 
 interface ComposeService {
-  build?: { context: string; dockerfile: string };
+  image?: string;
+  build?: { context: string; dockerfile: string; target?: string };
   healthcheck?: { test: string[] };
   environment?: Record<string, string>;
   command?: string[];
@@ -46,7 +47,7 @@ describe('docker-compose.yml', () => {
     assert.equal(validate(broken), false);
   });
 
-  it('runs NATS, Redis, gobgpd and the four services, each with a healthcheck and an existing Dockerfile', () => {
+  it('runs NATS, Redis, gobgpd and the four services, each with a healthcheck and an existing Dockerfile target', () => {
     assert.deepEqual(Object.keys(compose.services).sort(), [
       'gobgpd',
       'ipam',
@@ -61,8 +62,25 @@ describe('docker-compose.yml', () => {
       if (service.build !== undefined) {
         const dockerfile = join(ROOT, service.build.context, service.build.dockerfile);
         assert.ok(existsSync(dockerfile), `${name}: ${dockerfile} exists`);
+        const { target } = service.build;
+        if (target !== undefined)
+          assert.match(
+            readFileSync(dockerfile, 'utf8'),
+            new RegExp(`^FROM \\S+ AS ${target}$`, 'm'),
+            `${name}: target`,
+          );
+        // What scripts/images tags by default, so that `docker compose up` finds what it built.
+        assert.equal(
+          service.image,
+          berthImage(name as BerthImageName).replace(/:[^:]+$/, `:\${BERTH_VERSION:-${chartAppVersion()}}`),
+        );
       }
     }
+  });
+
+  it("takes NATS's and Redis's images from variables, Docker Hub's by default", () => {
+    assert.equal(compose.services['nats']?.image, '${BERTH_NATS_IMAGE:-nats:2.11-alpine}');
+    assert.equal(compose.services['redis']?.image, '${BERTH_REDIS_IMAGE:-redis:7-alpine}');
   });
 
   it('sets only variables Berth reads, and keeps the privileges small', () => {

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import {
+  BERTH_IMAGES,
+  berthImage,
   CHART_DIR,
   helmBinary,
   prometheusOperatorCrds,
@@ -34,6 +36,7 @@ interface KubeObject {
 
 interface Container {
   name: string;
+  image?: string;
   securityContext?: {
     runAsNonRoot?: boolean;
     allowPrivilegeEscalation?: boolean;
@@ -202,6 +205,14 @@ describe('helm chart deploy/helm/berth', { timeout: 170_000 }, () => {
       false,
       'BGP port 1790 needs no capability',
     );
+  });
+
+  it('runs the images scripts/images builds, by the names it tags them with', () => {
+    const images = new Set<string>();
+    for (const object of accepted.get(INSTALLS[0]?.desc ?? '') ?? [])
+      for (const c of [...(podSpec(object)?.containers ?? []), ...(podSpec(object)?.initContainers ?? [])])
+        if (c.image?.startsWith('ghcr.io/berth-lb/')) images.add(c.image);
+    assert.deepEqual([...images].sort(), BERTH_IMAGES.map((name) => berthImage(name)).sort());
   });
 
   it("Berth's containers set only variables Berth reads, and probe /healthz and /readyz on their health port", () => {

@@ -8,10 +8,13 @@ import {
   BERTH_IMAGES,
   berthImage,
   buildBerthImages,
+  chartAppVersion,
   makeBaseImages,
   pinnedNodeVersion,
   startDocker,
+  startRegistry,
   type BerthImageName,
+  type RigBaseImages,
   type RigDocker,
 } from '@berth/rig';
 import { ROOT } from './variables.js';
@@ -37,6 +40,13 @@ const RUN_OPTIONS: Record<BerthImageName, string[]> = {
   'node-agent': ['--cap-add', 'NET_RAW'],
   gobgpd: ['--cap-add', 'NET_BIND_SERVICE', '--tmpfs', '/run/gobgp:uid=65532,gid=65532,mode=0750'],
 };
+/** A client library only one service uses, by the service. */
+const OWN_DEPENDENCY: Record<string, (typeof NODE_IMAGES)[number]> = {
+  'node_modules/@kubernetes/client-node': 'watcher',
+  'node_modules/ioredis': 'ipam',
+  'node_modules/@grpc/grpc-js': 'route-publisher',
+  'node_modules/node-addon-api': 'node-agent',
+};
 /** CAP_NET_RAW is bit 13: node-agent's process holds it and nothing else. */
 const CAP_NET_RAW_ONLY = (1n << 13n).toString(16).padStart(16, '0');
 
@@ -52,6 +62,7 @@ function devPackages(): string[] {
 
 describe("Berth's images, built from this checkout by scripts/images with the real docker build", () => {
   let docker: RigDocker;
+  let base: RigBaseImages;
   let dir: string;
   const image = (name: BerthImageName) => berthImage(name);
   /** Runs a command in a fresh container of `name`'s image with no network. */
@@ -62,7 +73,7 @@ describe("Berth's images, built from this checkout by scripts/images with the re
     async () => {
       docker = await startDocker();
       dir = mkdtempSync(join(tmpdir(), 'berth-images-test-'));
-      const base = await makeBaseImages(docker);
+      base = await makeBaseImages(docker);
       await buildBerthImages(docker, base);
     },
     { timeout: 1_800_000 },
@@ -109,22 +120,23 @@ describe("Berth's images, built from this checkout by scripts/images with the re
     }
   });
 
-  it('runs the Node.js the project pins, with production dependencies only', async () => {
+  it("runs the Node.js the project pins, with its own service's production dependencies only", async () => {
     const dev = devPackages();
     assert.ok(
       dev.includes('node_modules/typescript') && dev.includes('node_modules/fast-check'),
       'the lockfile names dev packages',
     );
-    // Prints which of the given package folders exist under /app, and pino's as a control.
+    // Prints which of the given package folders exist under /app.
     const probe = `const fs = require('node:fs');
-      const present = JSON.parse(process.env.PACKAGES).filter((p) => fs.existsSync('/app/' + p));
-      console.log(JSON.stringify({ present, control: fs.existsSync('/app/node_modules/pino/package.json') }));`;
+      console.log(JSON.stringify(JSON.parse(process.env.PACKAGES).filter((p) => fs.existsSync('/app/' + p))));`;
     for (const name of NODE_IMAGES) {
       assert.equal((await inImage(name, 'node', ['--version'])).trim(), `v${pinnedNodeVersion()}`, name);
-      const out = await inImage(name, 'node', ['-e', probe], ['-e', `PACKAGES=${JSON.stringify(dev)}`]);
-      const { present, control } = JSON.parse(out) as { present: string[]; control: boolean };
-      assert.equal(control, true, `${name}: the probe finds a production dependency`);
-      assert.deepEqual(present, [], `${name}: dev dependencies in the image`);
+      const packages = [...dev, ...Object.keys(OWN_DEPENDENCY)];
+      const out = await inImage(name, 'node', ['-e', probe], ['-e', `PACKAGES=${JSON.stringify(packages)}`]);
+      const present = JSON.parse(out) as string[];
+      // Each service's own client library is in its image alone; no dev dependency is in any.
+      const own = Object.entries(OWN_DEPENDENCY).flatMap(([path, service]) => (service === name ? [path] : []));
+      assert.deepEqual(present, own, `${name}: packages in the image`);
     }
   });
 
@@ -184,6 +196,26 @@ describe("Berth's images, built from this checkout by scripts/images with the re
       } finally {
         await docker.docker(['rm', '-f', id]).catch(() => undefined);
       }
+    }
+  });
+
+  it('scripts/images --push puts all five in a registry, as the chart pulls them', async () => {
+    await using registry = await startRegistry();
+    const at = `${registry.host}/berth`;
+    await buildBerthImages(docker, base, { push: at });
+    try {
+      for (const name of BERTH_IMAGES) {
+        assert.deepEqual(await registry.tags(`berth/${name}`), [chartAppVersion()], name);
+        const id = await docker.docker(['image', 'inspect', '--format', '{{.Id}}', image(name)]);
+        assert.equal(
+          await registry.configDigest(`berth/${name}`, chartAppVersion()),
+          id.trim(),
+          `${name}: the image pushed`,
+        );
+      }
+    } finally {
+      // The registry's port is new each run: its tags would pile up in the cached image store.
+      await docker.docker(['rmi', ...BERTH_IMAGES.map((name) => `${at}/${name}:${chartAppVersion()}`)]);
     }
   });
 

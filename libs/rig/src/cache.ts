@@ -15,6 +15,7 @@ export const PINNED = JSON.parse(
   readonly compose: string;
   /** The Debian release of the rig's base images (and of the images' default bases). */
   readonly debian: string;
+  readonly 'go-containerregistry': string;
 };
 
 /** Where the setup keeps what it built or fetched: outside the repository, once per machine. */

@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installBerthApi, registerNode, watcherKubeconfig } from './cluster.js';
@@ -59,8 +59,9 @@ export async function prepareCompose(docker: RigDocker, base: RigBaseImages): Pr
     await installBerthApi((args, input) => kube.kubectl(args, input === undefined ? {} : { input }));
     const kubeconfig = join(dir, 'kubeconfig');
     copyFileSync(await watcherKubeconfig(kube), kubeconfig);
-    // The images run as uid 65532, which must read the file Compose mounts (its folder is the rig's, 0700).
-    chmodSync(kubeconfig, 0o644);
+    // The images run as uid/gid 65532, which must read the file Compose mounts, as the README says.
+    chownSync(kubeconfig, 0, 65532);
+    chmodSync(kubeconfig, 0o640);
     await registerNode(kube, { name: COMPOSE_NODE, ipv4: docker.hostAddress });
     await kube.kubectl(['apply', '-f', join(repo, 'deploy', 'examples', 'bgpconfig.yaml')]);
     // gobgpd shares this machine's own network namespace (host network): no BGP port there.

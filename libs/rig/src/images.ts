@@ -126,6 +126,8 @@ export interface BuildOptions {
   readonly tag?: string;
   /** `--push REGISTRY` of scripts/images. */
   readonly push?: string;
+  /** A checkout to build from, with its own scripts/images. @default this repository */
+  readonly checkout?: string;
 }
 
 /**
@@ -154,8 +156,9 @@ export async function buildBerthImages(
     ...(ca === undefined ? [] : ['--secret', `id=ca,src=${ca}`]),
   ];
   try {
-    const { stderr } = await run(join(repo, 'scripts', 'images'), args, {
-      cwd: repo,
+    const checkout = options.checkout ?? repo;
+    const { stderr } = await run(join(checkout, 'scripts', 'images'), args, {
+      cwd: checkout,
       env: { ...process.env, ...docker.env },
       timeout: 1_800_000,
       maxBuffer: 256 * 2 ** 20,

@@ -33,3 +33,5 @@ export {
 export type { BerthImageName, BuildOptions, RigBaseImages } from './images.js';
 export { COMPOSE_NODE, prepareCompose } from './compose.js';
 export type { RigCompose } from './compose.js';
+export { startRegistry } from './registry.js';
+export type { RigRegistry } from './registry.js';
