@@ -82,15 +82,7 @@ try {
     }
     address.push(performance.now() - applied);
     for (let rib = ''; !rib.includes(`${ip}/32`);) {
-      rib = await stack.compose([
-        'exec',
-        '-T',
-        'gobgpd',
-        'gobgp',
-        '--target=unix:///run/gobgp/gobgp.sock',
-        'global',
-        'rib',
-      ]);
+      rib = await stack.gobgp('global', 'rib');
     }
     path.push(performance.now() - applied);
     await stack.kube.kubectl(['delete', 'service', 'web', '--wait=true']);

@@ -30,18 +30,7 @@ const parseLines = (out: string) =>
 
 /** The IPv4 paths in the compose gobgpd's RIB, as prefix → next hops. */
 async function rib(stack: RigCompose): Promise<Map<string, string[]>> {
-  const out = await stack.compose([
-    'exec',
-    '-T',
-    'gobgpd',
-    'gobgp',
-    '--target=unix:///run/gobgp/gobgp.sock',
-    'global',
-    'rib',
-    '-a',
-    'ipv4',
-    '-j',
-  ]);
+  const out = await stack.gobgp('global', 'rib', '-a', 'ipv4', '-j');
   const table = JSON.parse(out.trim() === '' ? '{}' : out) as Record<
     string,
     { attrs: { type: number; nexthop?: string }[] }[]
@@ -139,11 +128,23 @@ describe("docker compose: the repository's docker-compose.yml on the rig's Docke
     for (const c of containers) assert.deepEqual([c.Service, c.State, c.ExitCode], [c.Service, 'exited', 0]);
   });
 
-  it('docker compose down --volumes leaves no container, network or volume behind', async () => {
-    await stack.compose(['down', '--volumes']);
+  it('docker compose down removes every container and network, keeps the named volumes until --volumes', async () => {
     const label = `label=com.docker.compose.project=${stack.project}`;
-    assert.equal(await docker.docker(['ps', '--all', '--quiet', '--filter', label]), '');
-    assert.equal(await docker.docker(['network', 'ls', '--quiet', '--filter', label]), '');
-    assert.equal(await docker.docker(['volume', 'ls', '--quiet', '--filter', label]), '');
+    const left = async () => ({
+      containers: await docker.docker(['ps', '--all', '--quiet', '--filter', label]),
+      networks: await docker.docker(['network', 'ls', '--quiet', '--filter', label]),
+      volumes: (await docker.docker(['volume', 'ls', '--format', '{{.Name}}', '--filter', label]))
+        .split('\n')
+        .filter(Boolean)
+        .sort(),
+    });
+    await stack.compose(['down']);
+    assert.deepEqual(await left(), {
+      containers: '',
+      networks: '',
+      volumes: ['gobgp-socket', 'nats-data', 'redis-data'].map((v) => `${stack.project}_${v}`),
+    });
+    await stack.compose(['down', '--volumes']);
+    assert.deepEqual(await left(), { containers: '', networks: '', volumes: [] });
   });
 });

@@ -22,6 +22,8 @@ export interface RigCompose {
   readonly kube: RigControlPlane;
   /** `docker compose` on the repository's file with this project and `.env`; returns stdout. */
   compose(args: readonly string[], options?: { timeoutMs?: number }): Promise<string>;
+  /** The `gobgp` CLI inside the compose gobgpd, on its API socket; returns stdout. */
+  gobgp(...args: string[]): Promise<string>;
   /** `docker compose down --volumes`, then the cluster. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -88,7 +90,9 @@ export async function prepareCompose(docker: RigDocker, base: RigBaseImages): Pr
       ].join('\n'),
       { mode: 0o600 },
     );
-    return { project, envFile, kube, compose, stop, [Symbol.asyncDispose]: stop };
+    const gobgp = (...args: string[]) =>
+      compose(['exec', '-T', 'gobgpd', 'gobgp', '--target=unix:///run/gobgp/gobgp.sock', ...args]);
+    return { project, envFile, kube, compose, gobgp, stop, [Symbol.asyncDispose]: stop };
   } catch (error) {
     await stop();
     throw error;

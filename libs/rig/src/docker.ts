@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { accessSync, appendFileSync, constants, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -22,8 +23,6 @@ export const DOCKER_CLI = '/usr/bin/docker';
  */
 const BRIDGE = { name: 'berth-rig0', address: '198.18.0.1', cidr: '198.18.0.1/24' } as const;
 const ADDRESS_POOL = 'base=198.18.16.0/20,size=24';
-/** Fixed, beside the image store, so that an engine started after a killed one finds its containers and removes them. */
-const EXEC_ROOT = '/run/berth-rig-docker';
 
 /** The rig's own Docker engine: its socket, its bridge, its image store (cached between runs). */
 export interface RigDocker {
@@ -42,6 +41,14 @@ export interface RigDocker {
 /** Where the engine keeps images and build cache: outside the repository, so layers survive runs. */
 export function dockerDataRoot(): string {
   return join(cacheDir(), 'docker');
+}
+
+/**
+ * Its runtime state, one folder per image store (short: containerd's socket paths are limited),
+ * so that an engine started after a killed one finds that one's containers and removes them.
+ */
+function execRoot(dataRoot: string): string {
+  return `/run/berth-rig-docker-${createHash('sha256').update(dataRoot).digest('hex').slice(0, 8)}`;
 }
 
 /**
@@ -117,6 +124,8 @@ export async function startDocker(): Promise<RigDocker> {
       // Images replaced by newer builds under the same tags; the build cache stays.
       await docker(['image', 'prune', '-f']).catch(() => undefined);
       await server.stop(30_000);
+      // dockerd leaves the root namespace bind-mounted there for its host network.
+      await run('umount', [join(execRoot(dockerDataRoot()), 'netns', 'default')]).catch(() => undefined);
     }
     await removeBridge();
     await stopAndRemove([], [dir]);
@@ -134,7 +143,7 @@ export async function startDocker(): Promise<RigDocker> {
       [
         `--config-file=${daemonConfig}`,
         `--data-root=${dockerDataRoot()}`,
-        `--exec-root=${EXEC_ROOT}`,
+        `--exec-root=${execRoot(dockerDataRoot())}`,
         `--pidfile=${join(dockerDataRoot(), 'dockerd.pid')}`,
         `--host=unix://${socket}`,
         `--bridge=${BRIDGE.name}`,
