@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cacheDir, fromCache, PINNED } from './cache.js';
 import { RigError } from './errors.js';
-import { makeRigDir, spawnServer, stopAndRemove, waitUntil, type RigProcess } from './process.js';
+import { makeRigDir, spawnServer, stopAndRemove, unmountUnder, waitUntil, type RigProcess } from './process.js';
 import { requireTool } from './tools.js';
 
 const run = promisify(execFile);
@@ -44,11 +44,84 @@ export function dockerDataRoot(): string {
 }
 
 /**
- * Its runtime state, one folder per image store (short: containerd's socket paths are limited),
- * so that an engine started after a killed one finds that one's containers and removes them.
+ * The name of an image store's engine: its runtime folder (short, for containerd's socket paths)
+ * and its containers' cgroup parent, so that a sweep finds what a killed engine left running and
+ * an engine started later on the same store finds that one's containers.
  */
-function execRoot(dataRoot: string): string {
-  return `/run/berth-rig-docker-${createHash('sha256').update(dataRoot).digest('hex').slice(0, 8)}`;
+function engineName(dataRoot: string): string {
+  return `berth-rig-docker-${createHash('sha256').update(dataRoot).digest('hex').slice(0, 8)}`;
+}
+const execRoot = (dataRoot: string) => `/run/${engineName(dataRoot)}`;
+
+/** Debian's docker CLI against the engine of `env`: resolves with stdout, rejects with stderr. */
+function dockerCli(env: Record<string, string>): RigDocker['docker'] {
+  return async (args, options = {}) => {
+    try {
+      const { stdout } = await run(DOCKER_CLI, args, {
+        env: { ...process.env, ...env },
+        timeout: options.timeoutMs ?? 120_000,
+        maxBuffer: 64 * 2 ** 20,
+        ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      });
+      return stdout;
+    } catch (error) {
+      const { stderr = '', stdout = '' } = error as { stderr?: string; stdout?: string };
+      throw new RigError(
+        `docker ${args.join(' ')} failed: ${(stderr.trim() || stdout.trim()).slice(-4000) || String(error)}`,
+        'RIG_COMMAND_FAILED',
+      );
+    }
+  };
+}
+
+/** Creates the engine's bridge, recorded in `dir` first so that the sweep of a killed run removes it; resolves with its remover. */
+async function addBridge(dir: string): Promise<() => Promise<void>> {
+  const ip = requireTool('ip');
+  const sh = (...args: string[]) => run(ip, args, { timeout: 10_000 });
+  appendFileSync(join(dir, 'links'), `${BRIDGE.name}\n`);
+  try {
+    await sh('link', 'add', BRIDGE.name, 'type', 'bridge');
+  } catch (error) {
+    throw new RigError(
+      `cannot create ${BRIDGE.name} (another rig's Docker engine running? \`npm run rig -- sweep\` removes a killed one's): ${String(error)}`,
+      'RIG_SPAWN_FAILED',
+    );
+  }
+  const remove = () =>
+    sh('link', 'del', BRIDGE.name).then(
+      () => undefined,
+      () => undefined,
+    );
+  try {
+    await sh('addr', 'add', BRIDGE.cidr, 'dev', BRIDGE.name);
+    await sh('link', 'set', BRIDGE.name, 'up');
+    return remove;
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+}
+
+/** dockerd's flags: its own folders, socket and bridge; no iptables, no machine-wide daemon.json. */
+function dockerdArgs(dir: string, socket: string): string[] {
+  const dataRoot = dockerDataRoot();
+  mkdirSync(dataRoot, { recursive: true });
+  const config = join(dir, 'daemon.json');
+  // The build cache is bounded.
+  writeFileSync(config, JSON.stringify({ builder: { gc: { enabled: true, defaultKeepStorage: '20GB' } } }));
+  return [
+    `--config-file=${config}`,
+    `--data-root=${dataRoot}`,
+    `--exec-root=${execRoot(dataRoot)}`,
+    `--pidfile=${join(dataRoot, 'dockerd.pid')}`,
+    `--host=unix://${socket}`,
+    `--bridge=${BRIDGE.name}`,
+    `--default-address-pool=${ADDRESS_POOL}`,
+    `--cgroup-parent=/${engineName(dataRoot)}`,
+    '--iptables=false',
+    '--ip-masq=false',
+    '--storage-driver=overlay2',
+  ];
 }
 
 /**
@@ -59,7 +132,6 @@ function execRoot(dataRoot: string): string {
 export async function startDocker(): Promise<RigDocker> {
   if (process.getuid?.() !== 0) throw new RigError("the rig's Docker engine needs root", 'RIG_NEEDS_ROOT');
   const dockerd = requireTool('dockerd');
-  const ip = requireTool('ip');
   try {
     accessSync(DOCKER_CLI, constants.X_OK);
   } catch {
@@ -81,37 +153,10 @@ export async function startDocker(): Promise<RigDocker> {
     DOCKER_BUILDKIT: '1',
     BUILDKIT_PROGRESS: 'plain',
   };
-  const docker = async (args: readonly string[], options: { timeoutMs?: number; cwd?: string } = {}) => {
-    try {
-      const { stdout } = await run(DOCKER_CLI, args, {
-        env: { ...process.env, ...env },
-        timeout: options.timeoutMs ?? 120_000,
-        maxBuffer: 64 * 2 ** 20,
-        ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-      });
-      return stdout;
-    } catch (error) {
-      const { stderr = '', stdout = '' } = error as { stderr?: string; stdout?: string };
-      throw new RigError(
-        `docker ${args.join(' ')} failed: ${(stderr.trim() || stdout.trim()).slice(-4000) || String(error)}`,
-        'RIG_COMMAND_FAILED',
-      );
-    }
-  };
-  // Recorded before it exists, so that the sweep of a killed run removes it.
-  appendFileSync(join(dir, 'links'), `${BRIDGE.name}\n`);
-  const bridge = (...args: string[]) => run(ip, args, { timeout: 10_000 });
-  try {
-    await bridge('link', 'add', BRIDGE.name, 'type', 'bridge');
-  } catch (error) {
-    await stopAndRemove([], [dir]);
-    throw new RigError(
-      `cannot create ${BRIDGE.name} (another rig's Docker engine running? \`npm run rig -- sweep\` removes a killed one's): ${String(error)}`,
-      'RIG_SPAWN_FAILED',
-    );
-  }
-  const removeBridge = () => bridge('link', 'del', BRIDGE.name).catch(() => undefined);
+  const docker = dockerCli(env);
+  let removeBridge: (() => Promise<void>) | undefined;
   let server: RigProcess | undefined;
+  /** What this engine holds but images and build cache: no test's once it stops. */
   const clean = async () => {
     const containers = (await docker(['ps', '-aq'])).split('\n').filter(Boolean);
     if (containers.length > 0) await docker(['rm', '-f', '-v', ...containers]);
@@ -124,47 +169,23 @@ export async function startDocker(): Promise<RigDocker> {
       // Images replaced by newer builds under the same tags; the build cache stays.
       await docker(['image', 'prune', '-f']).catch(() => undefined);
       await server.stop(30_000);
-      // dockerd leaves the root namespace bind-mounted there for its host network.
-      await run('umount', [join(execRoot(dockerDataRoot()), 'netns', 'default')]).catch(() => undefined);
+      // dockerd leaves the root namespace bind-mounted in its runtime folder, for its host network.
+      unmountUnder(execRoot(dockerDataRoot()));
     }
-    await removeBridge();
+    await removeBridge?.();
     await stopAndRemove([], [dir]);
   };
   try {
-    await bridge('addr', 'add', BRIDGE.cidr, 'dev', BRIDGE.name);
-    await bridge('link', 'set', BRIDGE.name, 'up');
-    const daemonConfig = join(dir, 'daemon.json');
-    // The build cache is bounded; the machine's /etc/docker/daemon.json is never read.
-    writeFileSync(daemonConfig, JSON.stringify({ builder: { gc: { enabled: true, defaultKeepStorage: '20GB' } } }));
-    mkdirSync(dockerDataRoot(), { recursive: true });
-    server = spawnServer(
-      'dockerd',
-      dockerd,
-      [
-        `--config-file=${daemonConfig}`,
-        `--data-root=${dockerDataRoot()}`,
-        `--exec-root=${execRoot(dockerDataRoot())}`,
-        `--pidfile=${join(dockerDataRoot(), 'dockerd.pid')}`,
-        `--host=unix://${socket}`,
-        `--bridge=${BRIDGE.name}`,
-        `--default-address-pool=${ADDRESS_POOL}`,
-        '--iptables=false',
-        '--ip-masq=false',
-        '--storage-driver=overlay2',
-      ],
-      { dir },
-    );
+    // What the sweep of a killed run looks for, recorded before it exists.
+    writeFileSync(join(dir, 'cgroups'), `${engineName(dockerDataRoot())}\n`);
+    writeFileSync(join(dir, 'commands'), `${execRoot(dockerDataRoot())}/\n`);
+    writeFileSync(join(dir, 'mounts'), `${dockerDataRoot()}\n${execRoot(dockerDataRoot())}\n`);
+    removeBridge = await addBridge(dir);
+    server = spawnServer('dockerd', dockerd, dockerdArgs(dir, socket), { dir });
     await waitUntil(server, 'answering', () => docker(['version', '--format', '{{.Server.Version}}']), 60_000);
-    // What a killed run left: its containers, networks and volumes are no test's any more.
+    // What a killed run left behind.
     await clean();
-    return {
-      env,
-      hostAddress: BRIDGE.address,
-      process: server,
-      docker,
-      stop,
-      [Symbol.asyncDispose]: stop,
-    };
+    return { env, hostAddress: BRIDGE.address, process: server, docker, stop, [Symbol.asyncDispose]: stop };
   } catch (error) {
     await stop();
     throw error;

@@ -108,11 +108,60 @@ export function sweepStaleRigs(bases: readonly string[] = [tmpdir(), '/dev/shm']
       // Network namespaces a lab created and links of the root namespace, one name per line.
       for (const ns of readLines(join(dir, 'netns'))) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
       for (const link of readLines(join(dir, 'links'))) spawnSync('ip', ['link', 'del', link], { stdio: 'ignore' });
+      // Processes that left the run's groups: a Docker engine's containers (by cgroup), its
+      // containerd and shims (by a folder in their command line).
+      for (const cgroup of readLines(join(dir, 'cgroups'))) killCgroup(cgroup);
+      for (const text of readLines(join(dir, 'commands'))) killCommandsWith(text);
+      for (const prefix of readLines(join(dir, 'mounts'))) unmountUnder(prefix);
       rmSync(dir, { recursive: true, force: true });
       swept.push(dir);
     }
   }
   return swept;
+}
+
+/** SIGKILLs every process in cgroup `path` and below it (cgroup v1's pids hierarchy, or v2's). */
+function killCgroup(path: string): void {
+  for (const root of ['/sys/fs/cgroup/pids', '/sys/fs/cgroup']) {
+    const walk = (dir: string): void => {
+      for (const pid of readLines(join(dir, 'cgroup.procs'))) killPid(Number(pid));
+      for (const entry of readdirSync(dir, { withFileTypes: true }))
+        if (entry.isDirectory()) walk(join(dir, entry.name));
+    };
+    if (existsSync(join(root, path, 'cgroup.procs'))) {
+      walk(join(root, path));
+      return;
+    }
+  }
+}
+
+/** SIGKILLs every process whose command line contains `text`. */
+function killCommandsWith(text: string): void {
+  for (const entry of safeList('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(join('/proc', entry, 'cmdline'), 'utf8').includes(text)) killPid(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+}
+
+/** Lazily unmounts every mount point at or below `prefix`, deepest first: what a killed engine left. */
+export function unmountUnder(prefix: string): void {
+  const points = readLines('/proc/mounts')
+    .map((line) => line.split(' ')[1] ?? '')
+    .filter((point) => point === prefix || point.startsWith(`${prefix}/`));
+  for (const point of points.sort((a, b) => b.length - a.length))
+    spawnSync('umount', ['-l', point], { stdio: 'ignore' });
+}
+
+function killPid(pid: number): void {
+  try {
+    if (pid > 1) process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
 }
 
 function readLines(file: string): string[] {

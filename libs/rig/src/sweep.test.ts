@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
-import { sweepStaleRigs } from './index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { dockerDataRoot, sweepStaleRigs } from './index.js';
+import { execFileSync } from 'node:child_process';
 
 function alive(pid: number): boolean {
   try {
@@ -41,5 +43,43 @@ describe('rig - reaping', () => {
     for (let i = 0; i < 100 && alive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(alive(pid), false, 'the orphaned nats-server is gone');
     assert.equal(existsSync(log), false);
+  });
+
+  it("removes a SIGKILLed run's Docker engine, its containers' processes and its bridge", async () => {
+    // A stand-in test run: its own engine with a container running, then it waits to be killed.
+    const script = `
+      const rig = await import(${JSON.stringify(new URL('./index.js', import.meta.url).href)});
+      const docker = await rig.startDocker();
+      const base = await rig.makeBaseImages(docker);
+      const id = (await docker.docker(['run', '--detach', '--network', 'none', base.debian, 'sleep', '600'])).trim();
+      const pid = Number(await docker.docker(['inspect', '--format', '{{.State.Pid}}', id]));
+      console.log(JSON.stringify({ dockerd: docker.process.pid, container: pid }));
+      setInterval(() => {}, 1000);
+    `;
+    const run = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const line = await new Promise<string>((resolve) => createInterface({ input: run.stdout }).once('line', resolve));
+    const { dockerd, container } = JSON.parse(line) as { dockerd: number; container: number };
+    run.kill('SIGKILL');
+    await new Promise((resolve) => run.once('exit', resolve));
+    assert.ok(alive(dockerd) && alive(container), 'the engine and its container outlive the killed run');
+
+    sweepStaleRigs();
+    for (let i = 0; i < 100 && (alive(dockerd) || alive(container)); i++) await sleep(50);
+    assert.equal(alive(dockerd), false, 'dockerd is gone');
+    assert.equal(alive(container), false, "the container's process is gone");
+    assert.equal(
+      execFileSync('ip', ['-o', 'link', 'show']).toString().includes('berth-rig0'),
+      false,
+      'the bridge is gone',
+    );
+    const mounts = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .map((line) => line.split(' ')[1] ?? '');
+    const left = mounts.filter(
+      (point) => point.startsWith(dockerDataRoot()) || point.startsWith('/run/berth-rig-docker'),
+    );
+    assert.deepEqual(left, [], "the engine's mounts are gone");
   });
 });
