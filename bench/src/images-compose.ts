@@ -40,7 +40,14 @@ try {
   const [base, baseSeconds] = await timed(() => makeBaseImages(docker));
   rows.push(['base images (debian, node, nats, redis), from the cache', baseSeconds.toFixed(1), 's']);
   const build = (options: BuildOptions) => seconds(() => buildBerthImages(docker, base, options));
-  const emptyCache = () => docker.docker(['builder', 'prune', '--all', '--force']);
+  // As on a machine that has only the base images: no build cache, and none of Berth's images,
+  // whose layers the builder would otherwise reuse.
+  const emptyCache = async () => {
+    const ids = (await docker.docker(['images', '--quiet', '--filter', 'reference=ghcr.io/berth-lb/*'])).split('\n');
+    const present = [...new Set(ids.filter(Boolean))];
+    if (present.length > 0) await docker.docker(['rmi', '--force', ...present]);
+    await docker.docker(['builder', 'prune', '--all', '--force']);
+  };
 
   for (const name of BERTH_IMAGES) {
     await emptyCache();
