@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dockerDataRoot, sweepStaleRigs } from './index.js';
-import { execFileSync } from 'node:child_process';
 
 function alive(pid: number): boolean {
   try {
@@ -16,53 +15,48 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * A stand-in test run: `body` runs with the rig as `rig` and ends by printing one JSON line; the
+ * run is then SIGKILLed, which gives it no chance to clean up. Resolves with that line, parsed.
+ */
+async function killedRun<T>(body: string): Promise<T> {
+  const script = `
+    const rig = await import(${JSON.stringify(new URL('./index.js', import.meta.url).href)});
+    ${body}
+    setInterval(() => {}, 1000);
+  `;
+  const run = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve) => createInterface({ input: run.stdout }).once('line', resolve));
+  run.kill('SIGKILL');
+  await new Promise((resolve) => run.once('exit', resolve));
+  return JSON.parse(line) as T;
+}
+
 describe('rig - reaping', () => {
   it('a later run removes the servers and folders of a test run that was SIGKILLed', async () => {
-    // A stand-in test run: starts a server, reports it, then waits to be killed.
-    const script = `
-      const { startNats } = await import(${JSON.stringify(new URL('./index.js', import.meta.url).href)});
-      const nats = await startNats();
+    const { pid, log } = await killedRun<{ pid: number; log: string }>(`
+      const nats = await rig.startNats();
       console.log(JSON.stringify({ pid: nats.process.pid, log: nats.process.logFile }));
-      setInterval(() => {}, 1000);
-    `;
-    const run = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const line = await new Promise<string>((resolve) => createInterface({ input: run.stdout }).once('line', resolve));
-    const { pid, log } = JSON.parse(line) as { pid: number; log: string };
-    run.kill('SIGKILL');
-    await new Promise((resolve) => run.once('exit', resolve));
-
-    // SIGKILL gives the run no chance to clean up: its server outlives it.
+    `);
     assert.ok(alive(pid), 'the orphaned nats-server should still run');
     const removed = sweepStaleRigs();
     assert.ok(
       removed.some((dir) => log.startsWith(dir)),
       `swept ${removed.join(', ')}`,
     );
-    for (let i = 0; i < 100 && alive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (let i = 0; i < 100 && alive(pid); i++) await sleep(20);
     assert.equal(alive(pid), false, 'the orphaned nats-server is gone');
     assert.equal(existsSync(log), false);
   });
 
-  it("removes a SIGKILLed run's Docker engine, its containers' processes and its bridge", async () => {
-    // A stand-in test run: its own engine with a container running, then it waits to be killed.
-    const script = `
-      const rig = await import(${JSON.stringify(new URL('./index.js', import.meta.url).href)});
+  it("removes a SIGKILLed run's Docker engine, its containers' processes, its bridge and its mounts", async () => {
+    const { dockerd, container } = await killedRun<{ dockerd: number; container: number }>(`
       const docker = await rig.startDocker();
       const base = await rig.makeBaseImages(docker);
       const id = (await docker.docker(['run', '--detach', '--network', 'none', base.debian, 'sleep', '600'])).trim();
       const pid = Number(await docker.docker(['inspect', '--format', '{{.State.Pid}}', id]));
       console.log(JSON.stringify({ dockerd: docker.process.pid, container: pid }));
-      setInterval(() => {}, 1000);
-    `;
-    const run = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const line = await new Promise<string>((resolve) => createInterface({ input: run.stdout }).once('line', resolve));
-    const { dockerd, container } = JSON.parse(line) as { dockerd: number; container: number };
-    run.kill('SIGKILL');
-    await new Promise((resolve) => run.once('exit', resolve));
+    `);
     assert.ok(alive(dockerd) && alive(container), 'the engine and its container outlive the killed run');
 
     sweepStaleRigs();
