@@ -39,6 +39,7 @@ export async function startTestCluster(): Promise<TestCluster> {
     'crd/bgppeers.berth.dev',
     'crd/bgpconfigs.berth.dev',
   ]);
+  await untilWatcherMayList(kube);
   const bus = await connectBus(
     { natsServers: [nats.url], natsUser: nats.user, natsPassword: nats.password },
     { name: 'test', logger: createLogger('test', 'silent') },
@@ -54,6 +55,36 @@ export async function startTestCluster(): Promise<TestCluster> {
       await Promise.all([kube.stop(), nats.stop()]);
     },
   };
+}
+
+/**
+ * Waits until the API server serves, to the watcher's account, every collection the watcher lists:
+ * an RBAC grant or a CRD only just applied can be refused for a moment, which a test that counts
+ * refusals would take for a missing permission.
+ */
+async function untilWatcherMayList(kube: RigControlPlane): Promise<void> {
+  const as = '--as=system:serviceaccount:berth-system:berth-watcher';
+  const collections = [
+    ['services', '-A'],
+    ['endpointslices.discovery.k8s.io', '-A'],
+    ['nodes'],
+    ['namespaces'],
+    ['ippools.berth.dev'],
+    ['bgppeers.berth.dev'],
+    ['bgpconfigs.berth.dev'],
+    ['secrets', '-n', 'berth-system'],
+  ];
+  for (const collection of collections) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await kube.kubectl(['get', ...collection, as, '-o', 'name']);
+        break;
+      } catch (error) {
+        if (attempt === 100) throw error;
+        await sleep(100);
+      }
+    }
+  }
 }
 
 /**
