@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RigControlPlane } from './control-plane.js';
 import { CHART_DIR, renderChart } from './helm.js';
 
@@ -25,14 +26,40 @@ export async function installBerthApi(kubectl: Kubectl): Promise<void> {
   );
 }
 
+/** Every collection the watcher lists, as `kubectl get` arguments. */
+const WATCHED = [
+  ['services', '-A'],
+  ['endpointslices.discovery.k8s.io', '-A'],
+  ['nodes'],
+  ['namespaces'],
+  ['ippools.berth.dev'],
+  ['bgppeers.berth.dev'],
+  ['bgpconfigs.berth.dev'],
+  ['secrets', '-n', BERTH_NAMESPACE],
+] as const;
+
 /**
  * The watcher's ServiceAccount and RBAC as the chart renders them, and a kubeconfig with that
  * account's token: a watcher outside the cluster runs with exactly the chart's permissions.
+ * Resolves once the API server serves that account every collection the watcher lists (Berth's
+ * CRDs installed first): a grant or a CRD only just applied can be refused for a moment.
  */
 export async function watcherKubeconfig(kube: RigControlPlane): Promise<string> {
   await kube.kubectl(['apply', '-f', '-'], {
     input: await renderChart({}, { showOnly: ['templates/watcher/rbac.yaml'] }),
   });
+  const as = `--as=system:serviceaccount:${BERTH_NAMESPACE}:berth-watcher`;
+  for (const collection of WATCHED) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await kube.kubectl(['get', ...collection, as, '-o', 'name']);
+        break;
+      } catch (error) {
+        if (attempt === 100) throw error;
+        await sleep(100);
+      }
+    }
+  }
   return kube.serviceAccountKubeconfig(BERTH_NAMESPACE, 'berth-watcher');
 }
 

@@ -11,7 +11,7 @@ import { freePort, secret } from './tools.js';
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /** The Kubernetes node the Docker host is, as Compose's node-agent and route-publisher see it. */
-export const COMPOSE_NODE = 'compose-host';
+const COMPOSE_NODE = 'compose-host';
 
 /** The repository's docker-compose.yml, run by the rig's engine against the rig's own cluster. */
 export interface RigCompose {

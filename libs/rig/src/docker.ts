@@ -14,7 +14,7 @@ const run = promisify(execFile);
  * Debian's docker CLI (docker.io), which builds with BuildKit by itself. A docker CLI elsewhere on
  * the PATH (/usr/local/bin on these machines) may be one without buildx, whose builds fail.
  */
-export const DOCKER_CLI = '/usr/bin/docker';
+const DOCKER_CLI = '/usr/bin/docker';
 
 /**
  * The engine's bridge in the root namespace, from 198.18.0.0/15 (reserved for test labs), and the

@@ -112,7 +112,7 @@ export async function makeBaseImages(docker: RigDocker): Promise<RigBaseImages> 
 }
 
 /** The CA bundle this machine's npm trusts beyond Node's own, when it has one (a TLS-inspecting proxy's). */
-export function extraCaFile(): string | undefined {
+function extraCaFile(): string | undefined {
   for (const file of [process.env['NODE_EXTRA_CA_CERTS'], process.env['npm_config_cafile']]) {
     if (file !== undefined && file !== '' && existsSync(file)) return file;
   }
@@ -134,13 +134,12 @@ export interface BuildOptions {
  * Builds Berth's images with scripts/images, as an operator would, on the rig's bases: the
  * Dockerfiles unchanged, their base images given as build arguments, packages fetched over the
  * host's network (the engine has no NAT), this machine's extra CA given as the build secret `ca`.
- * Resolves with what scripts/images printed on stderr (a line per image and its time).
  */
 export async function buildBerthImages(
   docker: RigDocker,
   base: RigBaseImages,
   options: BuildOptions = {},
-): Promise<string> {
+): Promise<void> {
   const ca = extraCaFile();
   const args = [
     ...(options.tag === undefined ? [] : ['--tag', options.tag]),
@@ -157,13 +156,12 @@ export async function buildBerthImages(
   ];
   try {
     const checkout = options.checkout ?? repo;
-    const { stderr } = await run(join(checkout, 'scripts', 'images'), args, {
+    await run(join(checkout, 'scripts', 'images'), args, {
       cwd: checkout,
       env: { ...process.env, ...docker.env },
       timeout: 1_800_000,
       maxBuffer: 256 * 2 ** 20,
     });
-    return stderr;
   } catch (error) {
     const { stderr = '' } = error as { stderr?: string };
     throw new RigError(`scripts/images ${args.join(' ')} failed:\n${stderr.slice(-6000)}`, 'RIG_COMMAND_FAILED');

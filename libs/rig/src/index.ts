@@ -19,19 +19,18 @@ export { routerBirdConfig, startLab } from './lab.js';
 export type { LabHost, RigBird, RigBusLink, RigCapture, RigLab } from './lab.js';
 export { composeSchemaFile } from './cache.js';
 export { CHART_DIR, helmBinary, prometheusOperatorCrds, promtoolBinary, renderChart } from './helm.js';
-export { DOCKER_CLI, dockerDataRoot, startDocker } from './docker.js';
+export { dockerDataRoot, startDocker } from './docker.js';
 export type { RigDocker } from './docker.js';
 export {
   BERTH_IMAGES,
   berthImage,
   buildBerthImages,
   chartAppVersion,
-  extraCaFile,
   makeBaseImages,
   pinnedNodeVersion,
 } from './images.js';
 export type { BerthImageName, BuildOptions, RigBaseImages } from './images.js';
-export { COMPOSE_NODE, prepareCompose } from './compose.js';
+export { prepareCompose } from './compose.js';
 export type { RigCompose } from './compose.js';
 export { startRegistry } from './registry.js';
 export type { RigRegistry } from './registry.js';

@@ -5,7 +5,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { connectBus, type BucketSpec, type Bus } from '@berth/bus';
 import { createLogger } from '@berth/runtime';
-import { CHART_DIR, renderChart, startControlPlane, startNats, type RigControlPlane, type RigNats } from '@berth/rig';
+import {
+  helmBinary,
+  installBerthApi,
+  startControlPlane,
+  startNats,
+  watcherKubeconfig,
+  type RigControlPlane,
+  type RigNats,
+} from '@berth/rig';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The built watcher, to run as a process. */
@@ -23,23 +31,14 @@ export interface TestCluster {
 
 /** kube-apiserver with Berth's CRDs and the watcher's RBAC, plus NATS, plus namespace `shop`. */
 export async function startTestCluster(): Promise<TestCluster> {
-  // The chart's own RBAC for the watcher, so the tests run with exactly what a cluster grants.
-  // Rendered first: when helm is missing, no server is left running.
-  const rbac = await renderChart({}, { showOnly: ['templates/watcher/rbac.yaml'] });
+  // helm renders the chart's RBAC for the watcher; when it is missing, no server is left running.
+  helmBinary();
   const [kube, nats] = await Promise.all([startControlPlane(), startNats()]);
-  await kube.kubectl(['apply', '-f', join(CHART_DIR, 'crds')]);
-  await kube.kubectl(['create', 'namespace', 'berth-system']);
-  await kube.kubectl(['create', 'namespace', 'shop']);
-  await kube.kubectl(['apply', '-f', '-'], { input: rbac });
-  await kube.kubectl([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=30s',
-    'crd/ippools.berth.dev',
-    'crd/bgppeers.berth.dev',
-    'crd/bgpconfigs.berth.dev',
-  ]);
-  await untilWatcherMayList(kube);
+  const kubectl = (args: readonly string[], input?: string) => kube.kubectl(args, input === undefined ? {} : { input });
+  await installBerthApi(kubectl);
+  await kubectl(['create', 'namespace', 'shop']);
+  // The chart's own RBAC for the watcher, so the tests run with exactly what a cluster grants.
+  const watcherConfig = await watcherKubeconfig(kube);
   const bus = await connectBus(
     { natsServers: [nats.url], natsUser: nats.user, natsPassword: nats.password },
     { name: 'test', logger: createLogger('test', 'silent') },
@@ -48,43 +47,13 @@ export async function startTestCluster(): Promise<TestCluster> {
     kube,
     nats,
     bus,
-    watcherKubeconfig: await kube.serviceAccountKubeconfig('berth-system', 'berth-watcher'),
-    apply: (object) => kube.kubectl(['apply', '-f', '-'], { input: JSON.stringify(object) }),
+    watcherKubeconfig: watcherConfig,
+    apply: (object) => kubectl(['apply', '-f', '-'], JSON.stringify(object)),
     async stop() {
       await bus.close();
       await Promise.all([kube.stop(), nats.stop()]);
     },
   };
-}
-
-/**
- * Waits until the API server serves, to the watcher's account, every collection the watcher lists:
- * an RBAC grant or a CRD only just applied can be refused for a moment, which a test that counts
- * refusals would take for a missing permission.
- */
-async function untilWatcherMayList(kube: RigControlPlane): Promise<void> {
-  const as = '--as=system:serviceaccount:berth-system:berth-watcher';
-  const collections = [
-    ['services', '-A'],
-    ['endpointslices.discovery.k8s.io', '-A'],
-    ['nodes'],
-    ['namespaces'],
-    ['ippools.berth.dev'],
-    ['bgppeers.berth.dev'],
-    ['bgpconfigs.berth.dev'],
-    ['secrets', '-n', 'berth-system'],
-  ];
-  for (const collection of collections) {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await kube.kubectl(['get', ...collection, as, '-o', 'name']);
-        break;
-      } catch (error) {
-        if (attempt === 100) throw error;
-        await sleep(100);
-      }
-    }
-  }
 }
 
 /**
