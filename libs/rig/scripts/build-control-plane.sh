@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and kubectl at a pinned version from the published Go modules, once per
-# machine, into a cache folder outside the repository. There is no Debian package for either, and
-# no container engine, so the Go module proxy is the only source of the real thing.
+# Builds the Kubernetes binaries the rig runs (kube-apiserver and kubectl; the controller manager,
+# scheduler, kubelet and kube-proxy of the rig's cluster) at a pinned version from the published Go
+# modules, once per machine, into a cache folder outside the repository. There is no Debian package
+# for any of them and no registry to pull them from, so the Go module proxy is the only source.
 set -euo pipefail
 
 source "$(dirname "$0")/cache.sh"
@@ -10,15 +11,16 @@ out="$cache/kube-$version"
 minor="${version#v1.}"; minor="${minor%%.*}"
 staging_version="v0.${version#v1.}"
 
-if [ -x "$out/bin/kube-apiserver" ] && [ -x "$out/bin/kubectl" ]; then
-  exit 0
-fi
-command -v go >/dev/null || { echo "build-control-plane: Go is needed to build kube-apiserver $version (install Go >= 1.24)" >&2; exit 1; }
+commands=(kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet kube-proxy)
+missing=()
+for c in "${commands[@]}"; do [ -x "$out/bin/$c" ] || missing+=("$c"); done
+[ ${#missing[@]} -eq 0 ] && exit 0
+command -v go >/dev/null || { echo "build-control-plane: Go is needed to build Kubernetes $version (install Go >= 1.24)" >&2; exit 1; }
 
 work="$out/src"
 mkdir -p "$work" "$out/bin"
 cd "$work"
-echo "build-control-plane: building kube-apiserver and kubectl $version into $out (first run only; several minutes)" >&2
+echo "build-control-plane: building ${missing[*]} $version into $out (first run only; several minutes)" >&2
 start=$(date +%s)
 
 cat > go.mod <<MOD
@@ -39,12 +41,13 @@ staging=$(grep -E '^\s*k8s\.io/[a-z0-9-]+ v0\.0\.0\s*(//.*)?$' "$gomod" | awk '{
 } >> go.mod
 
 go mod download k8s.io/kubernetes
-go get "k8s.io/kubernetes/cmd/kube-apiserver@$version" "k8s.io/kubernetes/cmd/kubectl@$version" 2>&1 | tail -n 3 >&2 || true
+packages=("${missing[@]/#/k8s.io/kubernetes/cmd/}")
+go get "${packages[@]/%/@$version}" 2>&1 | tail -n 3 >&2 || true
 
 ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/client-go/pkg/version.gitVersion=$version -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
 export CGO_ENABLED=0 GOFLAGS=-mod=mod
-go build -trimpath -ldflags "$ldflags" -o "$out/bin/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
-go build -trimpath -ldflags "$ldflags" -o "$out/bin/kubectl.tmp" k8s.io/kubernetes/cmd/kubectl
-mv "$out/bin/kube-apiserver.tmp" "$out/bin/kube-apiserver"
-mv "$out/bin/kubectl.tmp" "$out/bin/kubectl"
+for c in "${missing[@]}"; do
+  go build -trimpath -ldflags "$ldflags" -o "$out/bin/$c.tmp" "k8s.io/kubernetes/cmd/$c"
+  mv "$out/bin/$c.tmp" "$out/bin/$c"
+done
 echo "build-control-plane: done in $(( $(date +%s) - start )) s" >&2

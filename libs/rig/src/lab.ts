@@ -18,11 +18,25 @@ export interface LabHost {
   readonly netns: string;
   readonly ipv4: string;
   readonly ipv6: string;
+  /**
+   * A host outside the LAN's routing (LabOptions.uplinks) also has `eth1` on the router's other
+   * network, 198.18.254.0/24 and 2001:db8:fe::/64, with its default routes through the router.
+   */
+  readonly uplink?: { readonly ipv4: string; readonly ipv6: string };
+}
+
+export interface LabOptions {
+  /**
+   * Hosts that also sit behind the router: what they send beyond the LAN goes through the
+   * router's routing table (the routes BGP put there), as a client elsewhere in a network would.
+   */
+  readonly uplinks?: readonly string[];
 }
 
 /**
  * A LAN of network namespaces: a router namespace holding bridge `br0` (192.0.2.254,
- * 2001:db8::254), and hosts numbered from 192.0.2.11 / 2001:db8::11. Documentation addresses only.
+ * 2001:db8::254), and hosts numbered from 192.0.2.11 / 2001:db8::11. The router forwards, also to
+ * and from its second bridge `br1` of uplinked hosts. Documentation and test-lab addresses only.
  */
 export interface RigLab {
   readonly dir: string;
@@ -84,7 +98,7 @@ ${sessions}
 `;
 }
 
-export async function startLab(hostNames: readonly string[]): Promise<RigLab> {
+export async function startLab(hostNames: readonly string[], options: LabOptions = {}): Promise<RigLab> {
   if (process.getuid?.() !== 0) throw new RigError('a network lab needs root (ip netns)', 'RIG_NEEDS_ROOT');
   const ip = requireTool('ip');
   const dir = makeRigDir('lab');
@@ -115,17 +129,36 @@ export async function startLab(hostNames: readonly string[]): Promise<RigLab> {
     await sh('-n', routerNs, 'link', 'set', 'br0', 'up');
     await sh('-n', routerNs, 'addr', 'add', '192.0.2.254/24', 'dev', 'br0');
     await sh('-n', routerNs, 'addr', 'add', '2001:db8::254/64', 'dev', 'br0', 'nodad');
+    const uplinks = options.uplinks ?? [];
+    if (uplinks.length > 0) {
+      await sh('-n', routerNs, 'link', 'add', 'br1', 'type', 'bridge');
+      await sh('-n', routerNs, 'link', 'set', 'br1', 'up');
+      await sh('-n', routerNs, 'addr', 'add', '198.18.254.1/24', 'dev', 'br1');
+      await sh('-n', routerNs, 'addr', 'add', '2001:db8:fe::1/64', 'dev', 'br1', 'nodad');
+    }
+    await run(ip, ['netns', 'exec', routerNs, 'sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
+    /** A veth from the router's `bridge` to `device` of the host, with these addresses. */
+    const attach = async (netns: string, veth: string, bridge: string, device: string, ipv4: string, ipv6: string) => {
+      await sh('-n', routerNs, 'link', 'add', veth, 'type', 'veth', 'peer', 'name', device, 'netns', netns);
+      await sh('-n', routerNs, 'link', 'set', veth, 'master', bridge, 'up');
+      await sh('-n', netns, 'addr', 'add', `${ipv4}/24`, 'dev', device);
+      await sh('-n', netns, 'addr', 'add', `${ipv6}/64`, 'dev', device, 'nodad');
+      await sh('-n', netns, 'link', 'set', device, 'up');
+    };
     const hosts: LabHost[] = [];
     for (const [i, name] of hostNames.entries()) {
       const netns = await addNetns(name);
-      const host: LabHost = { name, netns, ipv4: `192.0.2.${11 + i}`, ipv6: `2001:db8::${11 + i}` };
-      const veth = `v-${id}-${i}`;
-      await sh('-n', routerNs, 'link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns);
-      await sh('-n', routerNs, 'link', 'set', veth, 'master', 'br0', 'up');
-      await sh('-n', netns, 'addr', 'add', `${host.ipv4}/24`, 'dev', 'eth0');
-      await sh('-n', netns, 'addr', 'add', `${host.ipv6}/64`, 'dev', 'eth0', 'nodad');
-      await sh('-n', netns, 'link', 'set', 'eth0', 'up');
-      hosts.push(host);
+      const lan = { ipv4: `192.0.2.${11 + i}`, ipv6: `2001:db8::${11 + i}` };
+      await attach(netns, `v-${id}-${i}`, 'br0', 'eth0', lan.ipv4, lan.ipv6);
+      if (!uplinks.includes(name)) {
+        hosts.push({ name, netns, ...lan });
+        continue;
+      }
+      const uplink = { ipv4: `198.18.254.${11 + i}`, ipv6: `2001:db8:fe::${11 + i}` };
+      await attach(netns, `u-${id}-${i}`, 'br1', 'eth1', uplink.ipv4, uplink.ipv6);
+      await sh('-n', netns, 'route', 'add', 'default', 'via', '198.18.254.1');
+      await sh('-n', netns, '-6', 'route', 'add', 'default', 'via', '2001:db8:fe::1');
+      hosts.push({ name, netns, ...lan, uplink });
     }
     return {
       dir,
@@ -207,7 +240,7 @@ async function busLink(dir: string, host: LabHost, target: string, servers: RigP
     });
   });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
-  const forward = join(dirname(fileURLToPath(import.meta.url)), 'unix-forward.js');
+  const forward = join(dirname(fileURLToPath(import.meta.url)), 'forward.js');
   const forwarder = spawnServer(
     `bus-forward-${host.name}`,
     process.execPath,

@@ -15,69 +15,83 @@ export interface RigCertificates {
   readonly clientKey: string;
 }
 
-/** Makes a CA and certificates signed by it in `dir`, with openssl (valid one day). */
-export async function makeCertificates(dir: string): Promise<RigCertificates> {
-  const path = (name: string) => join(dir, name);
-  const binary = requireTool('openssl');
-  const openssl = (...args: string[]) => run(binary, args, { cwd: dir });
+/** A certificate and its key, as PEM files. */
+export interface KeyPair {
+  readonly cert: string;
+  readonly key: string;
+}
+
+const openssl = (dir: string, ...args: string[]) => run(requireTool('openssl'), args, { cwd: dir });
+const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+/** A self-signed CA in `dir` (`<name>.crt`, `<name>.key`), valid for `days`. */
+export async function makeCa(dir: string, name = 'ca', days = 1): Promise<KeyPair> {
+  const pair = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
   await openssl(
+    dir,
     'req',
     '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
+    ...newKey,
     '-days',
-    '1',
+    String(days),
     '-subj',
-    '/CN=berth-rig-ca',
+    `/CN=berth-rig-${name}`,
     '-keyout',
-    path('ca.key'),
+    pair.key,
     '-out',
-    path('ca.crt'),
+    pair.cert,
   );
-  const issue = async (name: string, subject: string, extensions: string) => {
-    await writeFile(path(`${name}.ext`), extensions);
-    await openssl(
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-subj',
-      subject,
-      '-keyout',
-      path(`${name}.key`),
-      '-out',
-      path(`${name}.csr`),
-    );
-    await openssl(
-      'x509',
-      '-req',
-      '-in',
-      path(`${name}.csr`),
-      '-CA',
-      path('ca.crt'),
-      '-CAkey',
-      path('ca.key'),
-      '-CAcreateserial',
-      '-days',
-      '1',
-      '-extfile',
-      path(`${name}.ext`),
-      '-out',
-      path(`${name}.crt`),
-    );
-  };
-  await issue('server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  await issue('client', '/CN=berth-client', 'extendedKeyUsage=clientAuth\n');
-  return {
-    ca: path('ca.crt'),
-    serverCert: path('server.crt'),
-    serverKey: path('server.key'),
-    clientCert: path('client.crt'),
-    clientKey: path('client.key'),
-  };
+  return pair;
+}
+
+/**
+ * A certificate signed by `ca` in `dir` (`<name>.crt`, `<name>.key`) for `subject`
+ * (`/CN=…/O=…`) with these X.509 v3 `extensions` (openssl's extfile lines).
+ */
+export async function issueCertificate(
+  dir: string,
+  ca: KeyPair,
+  name: string,
+  subject: string,
+  extensions: string,
+  days = 1,
+): Promise<KeyPair> {
+  const pair = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+  const csr = join(dir, `${name}.csr`);
+  const ext = join(dir, `${name}.ext`);
+  await writeFile(ext, extensions);
+  await openssl(dir, 'req', ...newKey, '-subj', subject, '-keyout', pair.key, '-out', csr);
+  await openssl(
+    dir,
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-CAcreateserial',
+    '-days',
+    String(days),
+    '-extfile',
+    ext,
+    '-out',
+    pair.cert,
+  );
+  return pair;
+}
+
+/** Makes a CA and certificates signed by it in `dir`, with openssl (valid one day). */
+export async function makeCertificates(dir: string): Promise<RigCertificates> {
+  const ca = await makeCa(dir);
+  const server = await issueCertificate(
+    dir,
+    ca,
+    'server',
+    '/CN=127.0.0.1',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+  );
+  const client = await issueCertificate(dir, ca, 'client', '/CN=berth-client', 'extendedKeyUsage=clientAuth\n');
+  return { ca: ca.cert, serverCert: server.cert, serverKey: server.key, clientCert: client.cert, clientKey: client.key };
 }
