@@ -16,6 +16,7 @@ export const PINNED = JSON.parse(
   /** The Debian release of the rig's base images (and of the images' default bases). */
   readonly debian: string;
   readonly 'go-containerregistry': string;
+  readonly coredns: string;
 };
 
 /** Where the setup keeps what it built or fetched: outside the repository, once per machine. */

@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cacheDir, fromCache, PINNED } from './cache.js';
 import { RigError } from './errors.js';
-import { makeRigDir, spawnServer, stopAndRemove, unmountUnder, waitUntil, type RigProcess } from './process.js';
+import {
+  makeRigDir,
+  removeCgroup,
+  spawnServer,
+  stopAndRemove,
+  unmountUnder,
+  waitUntil,
+  type RigProcess,
+} from './process.js';
 import { requireTool } from './tools.js';
 
 const run = promisify(execFile);
@@ -171,6 +179,7 @@ export async function startDocker(): Promise<RigDocker> {
       await server.stop(30_000);
       // dockerd leaves the root namespace bind-mounted in its runtime folder, for its host network.
       unmountUnder(execRoot(dockerDataRoot()));
+      await removeCgroup(engineName(dockerDataRoot()));
     }
     await removeBridge?.();
     await stopAndRemove([], [dir]);

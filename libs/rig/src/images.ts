@@ -90,25 +90,64 @@ export async function makeBaseImages(docker: RigDocker): Promise<RigBaseImages> 
     ]);
   }
   const build = (name: keyof RigBaseImages, context: string) =>
-    docker.docker(
-      [
-        'build',
-        '--network',
-        'host',
-        '--build-arg',
-        `DEBIAN_IMAGE=${images.debian}`,
-        '-f',
-        join(rigImages, name, 'Dockerfile'),
-        '-t',
-        images[name],
-        context,
-      ],
-      { timeoutMs: 600_000 },
-    );
+    buildRigImage(docker, { debian: images.debian }, name, images[name], context);
   await build('node', nodeParts);
   await build('nats', join(rigImages, 'nats'));
   await build('redis', join(rigImages, 'redis'));
   return images;
+}
+
+/** Builds `libs/rig/images/<dockerfile>` as `tag` from `context`, with the base images as build arguments. */
+async function buildRigImage(
+  docker: RigDocker,
+  base: Pick<RigBaseImages, 'debian'> & Partial<RigBaseImages>,
+  dockerfile: string,
+  tag: string,
+  context: string,
+): Promise<void> {
+  await docker.docker(
+    [
+      'build',
+      '--network',
+      'host',
+      '--build-arg',
+      `DEBIAN_IMAGE=${base.debian}`,
+      ...(base.node === undefined ? [] : ['--build-arg', `NODE_IMAGE=${base.node}`]),
+      '-f',
+      join(rigImages, dockerfile, 'Dockerfile'),
+      '-t',
+      tag,
+      context,
+    ],
+    { timeoutMs: 600_000 },
+  );
+}
+
+/** The images a rig cluster runs besides Berth's: its pods' sandbox, its DNS and a test workload. */
+export interface RigClusterImages {
+  readonly pause: string;
+  readonly coredns: string;
+  /** An HTTP server on port 8080 that answers with its pod's name. */
+  readonly echo: string;
+}
+
+/** Builds the cluster's own images on the rig's bases (CoreDNS from the binary the setup built). */
+export async function makeClusterImages(docker: RigDocker, base: RigBaseImages): Promise<RigClusterImages> {
+  const coredns = fromCache(join(`coredns-${PINNED.coredns}`, 'bin'), `CoreDNS ${PINNED.coredns}`);
+  const images: RigClusterImages = {
+    pause: `berth-rig/pause:${PINNED.debian}`,
+    coredns: `berth-rig/coredns:${PINNED.coredns}`,
+    echo: `berth-rig/echo:${PINNED.debian}`,
+  };
+  await buildRigImage(docker, base, 'pause', images.pause, join(rigImages, 'pause'));
+  await buildRigImage(docker, base, 'coredns', images.coredns, coredns);
+  await buildRigImage(docker, base, 'echo', images.echo, join(rigImages, 'echo'));
+  return images;
+}
+
+/** Writes `images` to `file` as one docker-archive tarball (layers they share, once), for `ctr images import`. */
+export async function saveImages(docker: RigDocker, images: readonly string[], file: string): Promise<void> {
+  await docker.docker(['save', '-o', file, ...images], { timeoutMs: 600_000 });
 }
 
 /** The CA bundle this machine's npm trusts beyond Node's own, when it has one (a TLS-inspecting proxy's). */

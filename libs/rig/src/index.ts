@@ -9,8 +9,13 @@ export { redisPing, startRedis } from './redis.js';
 export type { RigRedis } from './redis.js';
 export { startGobgp } from './gobgp.js';
 export type { RigGobgp } from './gobgp.js';
-export { KUBERNETES_VERSION, startControlPlane } from './control-plane.js';
-export type { ControlPlaneOptions, RigControlPlane } from './control-plane.js';
+export { KUBERNETES_VERSION, startClusterControlPlane, startControlPlane } from './control-plane.js';
+export type { ControlPlaneOptions, RigClusterControlPlane, RigControlPlane } from './control-plane.js';
+export { startKubeCluster } from './kube-cluster.js';
+export type { KubeClusterOptions, RigKubeCluster } from './kube-cluster.js';
+export type { RigKubeNode } from './kube-node.js';
+export { BGP_POOL, installBerth, LAYER2_POOL } from './berth-install.js';
+export type { InstallOptions, RigBerthInstall } from './berth-install.js';
 export { BERTH_NAMESPACE, installBerthApi, registerNode, watcherKubeconfig } from './cluster.js';
 export type { Kubectl, NodeAddresses } from './cluster.js';
 export { startBerthProcess } from './berth-process.js';
@@ -27,9 +32,11 @@ export {
   buildBerthImages,
   chartAppVersion,
   makeBaseImages,
+  makeClusterImages,
   pinnedNodeVersion,
+  saveImages,
 } from './images.js';
-export type { BerthImageName, BuildOptions, RigBaseImages } from './images.js';
+export type { BerthImageName, BuildOptions, RigBaseImages, RigClusterImages } from './images.js';
 export { prepareCompose } from './compose.js';
 export type { RigCompose } from './compose.js';
 export { startRegistry } from './registry.js';

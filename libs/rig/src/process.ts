@@ -6,6 +6,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  rmdirSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -110,7 +111,11 @@ export function sweepStaleRigs(bases: readonly string[] = [tmpdir(), '/dev/shm']
       for (const link of readLines(join(dir, 'links'))) spawnSync('ip', ['link', 'del', link], { stdio: 'ignore' });
       // Processes that left the run's groups: a Docker engine's containers (by cgroup), its
       // containerd and shims (by a folder in their command line).
-      for (const cgroup of readLines(join(dir, 'cgroups'))) killCgroup(cgroup);
+      for (const cgroup of readLines(join(dir, 'cgroups'))) {
+        killCgroup(cgroup);
+        // The killed processes take a moment to be reaped; a cgroup goes once it is empty.
+        for (let attempt = 0; attempt < 40 && !removeCgroupSync(cgroup); attempt++) pause(50);
+      }
       for (const text of readLines(join(dir, 'commands'))) killCommandsWith(text);
       for (const prefix of readLines(join(dir, 'mounts'))) unmountUnder(prefix);
       rmSync(dir, { recursive: true, force: true });
@@ -121,7 +126,7 @@ export function sweepStaleRigs(bases: readonly string[] = [tmpdir(), '/dev/shm']
 }
 
 /** SIGKILLs every process in cgroup `path` and below it (cgroup v1's pids hierarchy, or v2's). */
-function killCgroup(path: string): void {
+export function killCgroup(path: string): void {
   for (const root of ['/sys/fs/cgroup/pids', '/sys/fs/cgroup']) {
     const walk = (dir: string): void => {
       for (const pid of readLines(join(dir, 'cgroup.procs'))) killPid(Number(pid));
@@ -135,8 +140,44 @@ function killCgroup(path: string): void {
   }
 }
 
+/** The folders of cgroup `path` and below it in every hierarchy, deepest first. */
+function cgroupDirs(path: string): string[] {
+  const dirs: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) walk(join(dir, entry.name));
+    dirs.push(dir);
+  };
+  for (const hierarchy of safeList('/sys/fs/cgroup')) {
+    const top = join('/sys/fs/cgroup', hierarchy, path);
+    if (existsSync(join(top, 'cgroup.procs'))) walk(top);
+  }
+  if (existsSync(join('/sys/fs/cgroup', path, 'cgroup.procs'))) walk(join('/sys/fs/cgroup', path));
+  return dirs;
+}
+
+/** Removes what of cgroup `path` is empty; true when nothing of it is left. */
+export function removeCgroupSync(path: string): boolean {
+  let left = false;
+  for (const dir of cgroupDirs(path)) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      left = true;
+    }
+  }
+  return !left;
+}
+
+/** Removes cgroup `path` everywhere, waiting (a few seconds at most) for its killed processes to be gone. */
+export async function removeCgroup(path: string): Promise<void> {
+  for (let attempt = 0; attempt < 50 && !removeCgroupSync(path); attempt++) {
+    killCgroup(path);
+    await sleep(100);
+  }
+}
+
 /** SIGKILLs every process whose command line contains `text`. */
-function killCommandsWith(text: string): void {
+export function killCommandsWith(text: string): void {
   for (const entry of safeList('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
@@ -154,6 +195,11 @@ export function unmountUnder(prefix: string): void {
     .filter((point) => point === prefix || point.startsWith(`${prefix}/`));
   for (const point of points.sort((a, b) => b.length - a.length))
     spawnSync('umount', ['-l', point], { stdio: 'ignore' });
+}
+
+/** Blocks this thread for `ms`: the sweep runs synchronously, at exit too. */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function killPid(pid: number): void {

@@ -20,6 +20,9 @@ const DEBIAN_PACKAGES = {
   openssl: 'openssl',
   dockerd: 'docker.io',
   getcap: 'libcap2-bin',
+  containerd: 'containerd',
+  ctr: 'containerd',
+  curl: 'curl',
 } as const;
 
 const SEARCH_PATH = [...(process.env['PATH'] ?? '').split(':'), '/usr/sbin', '/sbin', '/usr/bin'];
