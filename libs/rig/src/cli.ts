@@ -3,9 +3,13 @@
 //   berth-rig start [--kubeconfig FILE] [--no-lab] [--health-port-base N]
 //                     the whole of Berth on this machine (./scripts/start); Ctrl-C stops it all
 //   berth-rig up      NATS, Redis, gobgpd and the control plane alone, for poking at by hand
+//   berth-rig cluster [--nodes N] [--no-berth]
+//                     a Kubernetes cluster of real kubelets in the lab, Berth installed by Helm
 //   berth-rig sweep   remove what killed test runs left behind
 import { parseArgs } from 'node:util';
 import { controlPlaneBinDir, startControlPlane } from './control-plane.js';
+import { installBerth } from './berth-install.js';
+import { startKubeCluster } from './kube-cluster.js';
 import { startGobgp } from './gobgp.js';
 import { startNats } from './nats.js';
 import { sweepStaleRigs } from './process.js';
@@ -13,7 +17,7 @@ import { startRedis } from './redis.js';
 import { startStack } from './stack.js';
 
 const USAGE =
-  'usage: berth-rig start [--kubeconfig FILE] [--no-lab] [--health-port-base N] | berth-rig up | berth-rig sweep';
+  'usage: berth-rig start [--kubeconfig FILE] [--no-lab] [--health-port-base N] | berth-rig up | berth-rig cluster [--nodes N] [--no-berth] | berth-rig sweep';
 
 const START_HELP = `usage: ./scripts/start [--kubeconfig FILE] [--no-lab] [--health-port-base N]
 
@@ -31,7 +35,11 @@ function stopOnSignal(stop: () => Promise<unknown>): void {
   // The rig's own handlers SIGKILL at once; a person's Ctrl-C gets a clean stop instead.
   process.removeAllListeners('SIGINT');
   process.removeAllListeners('SIGTERM');
+  let stopping = false;
   const once = () => {
+    // A second Ctrl-C while stopping would kill the rig half-way: everything is being stopped already.
+    if (stopping) return;
+    stopping = true;
     say('stopping…');
     void stop().then(
       () => process.exit(0),
@@ -41,8 +49,8 @@ function stopOnSignal(stop: () => Promise<unknown>): void {
       },
     );
   };
-  process.once('SIGINT', once);
-  process.once('SIGTERM', once);
+  process.on('SIGINT', once);
+  process.on('SIGTERM', once);
 }
 
 async function start(args: string[]): Promise<void> {
@@ -105,10 +113,62 @@ async function up(): Promise<void> {
   }
 }
 
+const CLUSTER_HELP = `usage: npm run rig -- cluster [--nodes N] [--topology central|per-node] [--no-berth]
+
+Builds the images, brings up a Kubernetes cluster of real kubelets in network namespaces (a
+control-plane host, N nodes, a BIRD router, a client host) and installs Berth with its Helm chart
+(unless --no-berth). Needs root. Ctrl-C stops and removes it all.`;
+
+async function cluster(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      nodes: { type: 'string', default: '3' },
+      topology: { type: 'string', default: 'central' },
+      'no-berth': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    say(CLUSTER_HELP);
+    return;
+  }
+  const nodes = Number(values.nodes);
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 8) throw new Error(`--nodes ${values.nodes}: give 1–8`);
+  const topology = values.topology;
+  if (topology !== 'central' && topology !== 'per-node')
+    throw new Error(`--topology ${topology}: give central or per-node`);
+  sweepStaleRigs();
+  const began = Date.now();
+  const progress = (step: string) => say(`[${((Date.now() - began) / 1000).toFixed(1)} s] ${step}`);
+  const kube = await startKubeCluster({ nodes, berthImages: !values['no-berth'], progress });
+  stopOnSignal(() => kube.stop());
+  const berth = values['no-berth'] ? undefined : await installBerth(kube, { topology, progress });
+  const kubectl = `${controlPlaneBinDir()}/kubectl --kubeconfig ${kube.kube.kubeconfig}`;
+  for (const line of [
+    `The cluster is up (${((Date.now() - began) / 1000).toFixed(1)} s): ${kube.nodes.map((n) => `${n.name} ${n.host.ipv4}`).join(', ')}.`,
+    `  ${kubectl} get nodes,pods -A -o wide`,
+    ...(berth === undefined
+      ? []
+      : [
+          `Berth is installed (helm release ${berth.release} in ${berth.namespace}); try a Service:`,
+          `  ${kubectl} create deployment web --image=${kube.images.echo} --replicas=3 --port=8080`,
+          `  ${kubectl} expose deployment web --type=LoadBalancer --port=80 --target-port=8080 --load-balancer-class=berth.dev/lb`,
+          `  ${kubectl} get service web   # EXTERNAL-IP is its VIP, from 203.0.113.0/24`,
+          `  ip netns exec ${kube.client.netns} curl http://VIP/   # from the client, through the router`,
+          `  ip netns exec ${kube.lab.router.netns} ip route   # the router's ECMP routes to the VIP`,
+        ]),
+    'Ctrl-C stops everything.',
+  ]) {
+    say(line);
+  }
+}
+
 const [command, ...rest] = process.argv.slice(2);
 try {
   if (command === 'start') await start(rest);
   else if (command === 'up') await up();
+  else if (command === 'cluster') await cluster(rest);
   else if (command === 'sweep') for (const dir of sweepStaleRigs()) process.stdout.write(`removed ${dir}\n`);
   else {
     say(USAGE);

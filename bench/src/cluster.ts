@@ -1,0 +1,96 @@
+/**
+ * Berth on a cluster of real kubelets, as a user runs it: how long the rig's cluster takes to start
+ * (images, control plane, nodes Ready, DNS), from `helm install` to every Berth pod Ready, and from
+ * a Service's creation to the first HTTP request answered through its VIP from the client behind
+ * the router (BGP), over SERVICES Services sharing one Deployment.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { installBerth, startKubeCluster } from '@berth/rig';
+import { percentile, report, type Row } from './report.js';
+
+const SERVICES = Number(process.env['BENCH_SERVICES'] ?? 50);
+const TOPOLOGY = process.env['BENCH_TOPOLOGY'] === 'per-node' ? 'per-node' : 'central';
+
+const began = performance.now();
+const cluster = await startKubeCluster({ progress: (step) => console.error(`cluster: ${step}`) });
+const clusterSeconds = (performance.now() - began) / 1000;
+try {
+  const berth = await installBerth(cluster, { topology: TOPOLOGY });
+  const kubectl = (args: string[], input?: string) => cluster.kube.kubectl(args, input === undefined ? {} : { input });
+  const labels = { app: 'bench' };
+  await kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'bench', namespace: 'default' },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [
+              {
+                name: 'web',
+                image: cluster.images.echo,
+                imagePullPolicy: 'Never',
+                ports: [{ containerPort: 8080 }],
+                readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1 },
+              },
+            ],
+          },
+        },
+      },
+    }),
+  );
+  await kubectl(['rollout', 'status', 'deployment/bench', '--timeout=180s']);
+  const firstAnswer: number[] = [];
+  for (let i = 0; i < SERVICES; i++) {
+    const name = `bench-${i}`;
+    const start = performance.now();
+    await kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name, namespace: 'default' },
+        spec: {
+          type: 'LoadBalancer',
+          loadBalancerClass: 'berth.dev/lb',
+          selector: labels,
+          ports: [{ port: 80, targetPort: 8080 }],
+        },
+      }),
+    );
+    let vip = '';
+    for (let attempt = 0; attempt < 600; attempt++) {
+      vip = vip || (await kubectl(['get', 'service', name, '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}']));
+      if (
+        vip !== '' &&
+        (await cluster.curl(`http://${vip}/`, 1000).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
+      await sleep(50);
+    }
+    firstAnswer.push((performance.now() - start) / 1000);
+  }
+  const sorted = [...firstAnswer].sort((a, b) => a - b);
+  const rows: Row[] = [
+    ['cluster start (lab, images, control plane, nodes Ready, DNS)', clusterSeconds.toFixed(1), 's'],
+    ...Object.entries(cluster.timings).map(([phase, s]): Row => [`  of which ${phase}`, s.toFixed(1), 's']),
+    [`helm install to every Berth pod Ready (${TOPOLOGY})`, berth.readySeconds.toFixed(1), 's'],
+    [
+      `Service created to first answer through its VIP, p50 (${SERVICES} Services)`,
+      percentile(sorted, 50).toFixed(2),
+      's',
+    ],
+    ['Service created to first answer through its VIP, p99', percentile(sorted, 99).toFixed(2), 's'],
+  ];
+  report('cluster', rows, { nodes: cluster.nodes.length, topology: TOPOLOGY, services: SERVICES });
+} finally {
+  await cluster.stop();
+}

@@ -1,0 +1,122 @@
+import { BERTH_NAMESPACE } from './cluster.js';
+import { CHART_DIR } from './helm.js';
+import type { RigKubeCluster } from './kube-cluster.js';
+import { routerBirdConfig, type RigBird } from './lab.js';
+
+/** The lab router's AS and the cluster's, as the README's examples have them. */
+const ROUTER_ASN = 65000;
+const CLUSTER_ASN = 64512;
+/** The pools the rig gives Berth: BGP from a documentation prefix, layer 2 on the lab's LAN. */
+export const BGP_POOL = '203.0.113.0/24';
+export const LAYER2_POOL = '192.0.2.200-192.0.2.219';
+
+export interface InstallOptions {
+  readonly topology?: 'central' | 'per-node';
+  /** Berth's images' tag. @default the chart's appVersion */
+  readonly tag?: string;
+  readonly progress?: (step: string) => void;
+}
+
+/** Berth installed in a rig cluster, and what it took. */
+export interface RigBerthInstall {
+  readonly release: string;
+  readonly namespace: string;
+  readonly bird: RigBird;
+  /** From `helm install` until every Berth pod is Ready, seconds. */
+  readonly readySeconds: number;
+  /** The values the rig sets, as `--set` arguments, for a `helm upgrade` of the same release. */
+  readonly setArgs: readonly string[];
+}
+
+/**
+ * BIRD on the lab's router, accepting a session from any node (the speakers' addresses are their
+ * nodes'), every path it is sent (ADD-PATH) into its kernel as ECMP routes.
+ */
+function birdConfig(): string {
+  return routerBirdConfig(`protocol bgp nodes4 {
+  local 192.0.2.254 as ${ROUTER_ASN}; neighbor range 192.0.2.0/24 as ${CLUSTER_ASN}; dynamic name "node4_";
+  ipv4 { import all; export none; add paths rx; };
+}`);
+}
+
+/**
+ * `helm install` of the chart in this repository, as a user installs it: the rig sets only the
+ * bundled NATS and Redis images (the rig's own, as no registry is reachable) and the topology.
+ * Then the configuration a user applies: BGPConfig, the router as a BGPPeer, and the pools.
+ */
+export async function installBerth(cluster: RigKubeCluster, options: InstallOptions = {}): Promise<RigBerthInstall> {
+  const progress = options.progress ?? (() => undefined);
+  const topology = options.topology ?? 'central';
+  const release = 'berth';
+  const bird = await cluster.lab.startBird(birdConfig());
+  const [natsRepository, natsTag] = cluster.images.nats.split(':');
+  const [redisRepository, redisTag] = cluster.images.redis.split(':');
+  const setArgs = [
+    `topology=${topology}`,
+    `nats.image.repository=${natsRepository ?? ''}`,
+    `nats.image.tag=${natsTag ?? ''}`,
+    `redis.image.repository=${redisRepository ?? ''}`,
+    `redis.image.tag=${redisTag ?? ''}`,
+    ...(options.tag === undefined ? [] : [`image.tag=${options.tag}`]),
+  ];
+  progress(`helm install ${release} (${topology} topology)`);
+  const began = Date.now();
+  await cluster.helm([
+    'install',
+    release,
+    CHART_DIR,
+    '--namespace',
+    BERTH_NAMESPACE,
+    '--create-namespace',
+    ...setArgs.flatMap((value) => ['--set', value]),
+    '--wait',
+    '--timeout',
+    '5m',
+  ]);
+  await cluster.kube.kubectl([
+    'wait',
+    '--for=condition=Ready',
+    'pods',
+    '--all',
+    '-n',
+    BERTH_NAMESPACE,
+    '--timeout=180s',
+  ]);
+  const readySeconds = (Date.now() - began) / 1000;
+  progress('configuring BGP (the lab router as peer) and the pools');
+  const objects = [
+    {
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'BGPConfig',
+      metadata: { name: 'default' },
+      spec: { asn: CLUSTER_ASN, topology },
+    },
+    {
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'BGPPeer',
+      metadata: { name: 'router' },
+      spec: {
+        peerAddress: cluster.lab.router.ipv4,
+        peerASN: ROUTER_ASN,
+        myASN: CLUSTER_ASN,
+        addPath: topology === 'central',
+      },
+    },
+    {
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'IPPool',
+      metadata: { name: 'default' },
+      spec: { addresses: [BGP_POOL], mode: 'bgp' },
+    },
+    {
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'IPPool',
+      metadata: { name: 'lan' },
+      spec: { addresses: [LAYER2_POOL], mode: 'layer2', autoAssign: false, layer2: { interfaces: ['eth0'] } },
+    },
+  ];
+  await cluster.kube.kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+  });
+  return { release, namespace: BERTH_NAMESPACE, bird, readySeconds, setArgs };
+}
