@@ -14,6 +14,11 @@ export interface InstallOptions {
   readonly topology?: 'central' | 'per-node';
   /** Berth's images' tag. @default the chart's appVersion */
   readonly tag?: string;
+  /**
+   * Run the bundled NATS and Redis on this node. They are single servers, not highly available: a
+   * test that stops another node keeps the bus.
+   */
+  readonly busNode?: string;
   readonly progress?: (step: string) => void;
 }
 
@@ -58,6 +63,9 @@ export async function installBerth(cluster: RigKubeCluster, options: InstallOpti
     `redis.image.repository=${redisRepository ?? ''}`,
     `redis.image.tag=${redisTag ?? ''}`,
     ...(options.tag === undefined ? [] : [`image.tag=${options.tag}`]),
+    ...(options.busNode === undefined
+      ? []
+      : ['nats', 'redis'].map((server) => `${server}.nodeSelector.kubernetes\\.io/hostname=${options.busNode ?? ''}`)),
   ];
   progress(`helm install ${release} (${topology} topology)`);
   const began = Date.now();
@@ -100,6 +108,8 @@ export async function installBerth(cluster: RigKubeCluster, options: InstallOpti
         peerASN: ROUTER_ASN,
         myASN: CLUSTER_ASN,
         addPath: topology === 'central',
+        // Without BFD, a dead node's session ends when its hold time runs out: the shortest allowed.
+        holdTime: '3s',
       },
     },
     {

@@ -26,7 +26,10 @@ services, and (as root) a lab of network namespaces with a BIRD router. Ctrl-C s
 
   --kubeconfig FILE       run the services against that cluster instead of a local one
   --no-lab                no network namespaces: addresses only, no node-agents, no routes
-  --health-port-base N    health ports N (watcher), N+1 (ipam), N+2 (route-publisher); 0: free ports`;
+  --health-port-base N    health ports N (watcher), N+1 (ipam), N+2 (route-publisher); 0: free ports
+  --cluster [--nodes N] [--topology central|per-node]
+                          instead: a Kubernetes cluster of real kubelets in the lab, Berth installed
+                          by its Helm chart, a client host to curl VIPs from`;
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -54,6 +57,11 @@ function stopOnSignal(stop: () => Promise<unknown>): void {
 }
 
 async function start(args: string[]): Promise<void> {
+  // --cluster: Berth as users run it, on a cluster of kubelets (`berth-rig cluster`'s options follow).
+  if (args.includes('--cluster')) {
+    await cluster(args.filter((arg) => arg !== '--cluster'));
+    return;
+  }
   const { values } = parseArgs({
     args,
     options: {
@@ -153,7 +161,7 @@ async function cluster(args: string[]): Promise<void> {
       : [
           `Berth is installed (helm release ${berth.release} in ${berth.namespace}); try a Service:`,
           `  ${kubectl} create deployment web --image=${kube.images.echo} --replicas=3 --port=8080`,
-          `  ${kubectl} expose deployment web --type=LoadBalancer --port=80 --target-port=8080 --load-balancer-class=berth.dev/lb`,
+          `  ${kubectl} apply -f deploy/examples/service.yaml   # a LoadBalancer Service of Berth's for app=web`,
           `  ${kubectl} get service web   # EXTERNAL-IP is its VIP, from 203.0.113.0/24`,
           `  ip netns exec ${kube.client.netns} curl http://VIP/   # from the client, through the router`,
           `  ip netns exec ${kube.lab.router.netns} ip route   # the router's ECMP routes to the VIP`,

@@ -25,12 +25,7 @@ export function controlPlaneBinDir(): string {
 
 /** The Kubernetes binaries the setup builds (libs/rig/scripts/build-control-plane.sh). */
 export type KubeBinary =
-  | 'kube-apiserver'
-  | 'kubectl'
-  | 'kube-controller-manager'
-  | 'kube-scheduler'
-  | 'kubelet'
-  | 'kube-proxy';
+  'kube-apiserver' | 'kubectl' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet' | 'kube-proxy';
 
 export function requireBuilt(name: KubeBinary): string {
   return fromCache(join(`kube-${KUBERNETES_VERSION}`, 'bin', name), `${name} ${KUBERNETES_VERSION}`, constants.X_OK);
@@ -243,12 +238,20 @@ export async function startClusterControlPlane(
   };
   try {
     // The API server's own calls to kubelets (logs, exec, port-forward) as the kubelets' API admin.
-    await plane.kubectl(['create', 'clusterrolebinding', 'berth-rig-apiserver-kubelet', '--clusterrole=system:kubelet-api-admin', `--user=${KUBELET_CLIENT}`]);
+    await plane.kubectl([
+      'create',
+      'clusterrolebinding',
+      'berth-rig-apiserver-kubelet',
+      '--clusterrole=system:kubelet-api-admin',
+      `--user=${KUBELET_CLIENT}`,
+    ]);
     const inside = (user: string) => {
       const token = plane.userTokens.get(user) ?? '';
       return renderKubeconfig(`https://127.0.0.1:${API_PORT}`, plane.caPem, [{ name: user, token }]);
     };
-    await writeFile(join(dir, 'controller-manager.kubeconfig'), inside('system:kube-controller-manager'), { mode: 0o600 });
+    await writeFile(join(dir, 'controller-manager.kubeconfig'), inside('system:kube-controller-manager'), {
+      mode: 0o600,
+    });
     await writeFile(join(dir, 'scheduler.kubeconfig'), inside('system:kube-scheduler'), { mode: 0o600 });
     plane.addProcess(
       spawnServer(
@@ -273,7 +276,12 @@ export async function startClusterControlPlane(
       spawnServer(
         'kube-scheduler',
         requireBuilt('kube-scheduler'),
-        [`--kubeconfig=${join(dir, 'scheduler.kubeconfig')}`, '--leader-elect=false', '--bind-address=127.0.0.1', '--v=1'],
+        [
+          `--kubeconfig=${join(dir, 'scheduler.kubeconfig')}`,
+          '--leader-elect=false',
+          '--bind-address=127.0.0.1',
+          '--v=1',
+        ],
         { dir, netns: host.netns },
       ),
     );
@@ -356,7 +364,8 @@ async function launch(config: Launch): Promise<Launched> {
       },
       60_000,
     );
-  const stop = () => stopAndRemove([...later, apiserver, etcd.process, ...(config.extraProcesses ?? [])], [dir, etcd.dataDir]);
+  const stop = () =>
+    stopAndRemove([...later, apiserver, etcd.process, ...(config.extraProcesses ?? [])], [dir, etcd.dataDir]);
   let caPem: string;
   try {
     caPem = await waitReady(apiserver);
@@ -429,7 +438,6 @@ async function launch(config: Launch): Promise<Launched> {
     [Symbol.asyncDispose]: stop,
   };
 }
-
 
 /** A kubeconfig with one context per user; the first is current. */
 function renderKubeconfig(server: string, caPem: string, users: readonly { name: string; token: string }[]): string {

@@ -12,7 +12,7 @@ export type { RigGobgp } from './gobgp.js';
 export { KUBERNETES_VERSION, startClusterControlPlane, startControlPlane } from './control-plane.js';
 export type { ControlPlaneOptions, RigClusterControlPlane, RigControlPlane } from './control-plane.js';
 export { startKubeCluster } from './kube-cluster.js';
-export type { KubeClusterOptions, RigKubeCluster } from './kube-cluster.js';
+export type { KubeClusterOptions, RequestStream, RigKubeCluster } from './kube-cluster.js';
 export type { RigKubeNode } from './kube-node.js';
 export { BGP_POOL, installBerth, LAYER2_POOL } from './berth-install.js';
 export type { InstallOptions, RigBerthInstall } from './berth-install.js';

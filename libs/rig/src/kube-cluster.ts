@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { startClusterControlPlane, type RigClusterControlPlane } from './control-plane.js';
@@ -56,9 +57,25 @@ export interface RigKubeCluster {
   helm(args: readonly string[]): Promise<string>;
   /** One HTTP GET from the client host with curl: the body, or a rejection saying why. */
   curl(url: string, timeoutMs?: number): Promise<string>;
+  /**
+   * A steady stream of GETs from the client host, one every `intervalMs` for `durationMs`, each on
+   * a new connection with a 500 ms timeout: how many were sent and failed, the longest time
+   * without an answer, and the answers by body (the pod names).
+   */
+  requestStream(url: string, durationMs: number, intervalMs?: number): Promise<RequestStream>;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
+
+/** What a request stream saw. */
+export interface RequestStream {
+  readonly sent: number;
+  readonly failed: number;
+  readonly longestGapMs: number;
+  readonly answers: Readonly<Record<string, number>>;
+}
+
+const streamScript = join(dirname(fileURLToPath(import.meta.url)), 'http-stream.js');
 
 export async function startKubeCluster(options: KubeClusterOptions = {}): Promise<RigKubeCluster> {
   const count = options.nodes ?? 3;
@@ -175,6 +192,24 @@ export async function startKubeCluster(options: KubeClusterOptions = {}): Promis
           seconds,
           url,
         );
+      },
+      async requestStream(url, durationMs, intervalMs = 20) {
+        const { stdout } = await run(
+          'ip',
+          [
+            'netns',
+            'exec',
+            client.netns,
+            process.execPath,
+            streamScript,
+            url,
+            String(durationMs),
+            String(intervalMs),
+            '500',
+          ],
+          { timeout: durationMs + 30_000 },
+        );
+        return JSON.parse(stdout) as RequestStream;
       },
       stop,
       [Symbol.asyncDispose]: stop,

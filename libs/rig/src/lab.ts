@@ -136,7 +136,15 @@ export async function startLab(hostNames: readonly string[], options: LabOptions
       await sh('-n', routerNs, 'addr', 'add', '198.18.254.1/24', 'dev', 'br1');
       await sh('-n', routerNs, 'addr', 'add', '2001:db8:fe::1/64', 'dev', 'br1', 'nodad');
     }
-    await run(ip, ['netns', 'exec', routerNs, 'sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
+    await run(ip, [
+      'netns',
+      'exec',
+      routerNs,
+      'sysctl',
+      '-qw',
+      'net.ipv4.ip_forward=1',
+      'net.ipv6.conf.all.forwarding=1',
+    ]);
     /** A veth from the router's `bridge` to `device` of the host, with these addresses. */
     const attach = async (netns: string, veth: string, bridge: string, device: string, ipv4: string, ipv6: string) => {
       await sh('-n', routerNs, 'link', 'add', veth, 'type', 'veth', 'peer', 'name', device, 'netns', netns);

@@ -93,5 +93,11 @@ export async function makeCertificates(dir: string): Promise<RigCertificates> {
     'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
   );
   const client = await issueCertificate(dir, ca, 'client', '/CN=berth-client', 'extendedKeyUsage=clientAuth\n');
-  return { ca: ca.cert, serverCert: server.cert, serverKey: server.key, clientCert: client.cert, clientKey: client.key };
+  return {
+    ca: ca.cert,
+    serverCert: server.cert,
+    serverKey: server.key,
+    clientCert: client.cert,
+    clientKey: client.key,
+  };
 }

@@ -27,6 +27,9 @@ interface PodList {
   }[];
 }
 
+/** The node the bundled NATS and Redis run on: the tests stop only other nodes (the bus is a single server). */
+const BUS_NODE = 'node3';
+
 describe('Berth on a cluster of real kubelets, installed with its Helm chart (central topology)', () => {
   let cluster: RigKubeCluster;
   let berth: RigBerthInstall;
@@ -55,6 +58,20 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
     for (let i = 0; i < count; i++) names.push((await cluster.curl(`http://${vip}/`)).trim());
     return names;
   };
+  /** The node whose eth0 the client's ARP entry for `vip` points at. */
+  const ownerOf = async (vip: string) =>
+    eventually(`the owner of ${vip}`, async () => {
+      await cluster.curl(`http://${vip}/`).catch(() => undefined);
+      const neighbours = JSON.parse(await cluster.lab.exec(cluster.client.netns, 'ip', '-j', 'neigh', 'show', vip)) as {
+        lladdr?: string;
+      }[];
+      const mac = neighbours[0]?.lladdr;
+      for (const node of cluster.nodes) {
+        const own = (await cluster.lab.exec(node.host.netns, 'cat', '/sys/class/net/eth0/address')).trim();
+        if (own === mac) return node;
+      }
+      return undefined;
+    });
   const webPods = async () => (await pods('default', 'app=web')).items;
   const readyOn = async () =>
     new Set(
@@ -67,7 +84,7 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
   before(
     async () => {
       cluster = await startKubeCluster();
-      berth = await installBerth(cluster, { topology: 'central' });
+      berth = await installBerth(cluster, { topology: 'central', busNode: BUS_NODE });
     },
     { timeout: 1_200_000 },
   );
@@ -111,8 +128,8 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
     assert.match(pools, /^lan\s+layer2\s/m);
   });
 
-  it('a LoadBalancer Service is answered through the router by its pods, one next hop per node', async () => {
-    await cluster.kube.kubectl(['apply', '-f', '-'], { input: JSON.stringify(webManifests(cluster.images.echo, 3)) });
+  it('a LoadBalancer Service is answered through the router by its pods, every node a next hop (ETP Cluster)', async () => {
+    await cluster.kube.kubectl(['apply', '-f', '-'], { input: JSON.stringify(webManifests(cluster.images.echo, 2)) });
     await kubectl('rollout', 'status', 'deployment/web', '--timeout=120s');
     const vip = await vipOf('web');
     assert.ok(vip.startsWith(BGP_POOL.split('.0/')[0] ?? '-'), `${vip} is from ${BGP_POOL}`);
@@ -161,11 +178,67 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
     await hopsBecome(vip, [...two]);
     assert.equal((await answers(vip, 10)).length, 10);
   });
+
+  it('a node stops: its layer-2 VIP moves to another node, its BGP next hop leaves, requests resume', async (t) => {
+    const lan = webManifests(cluster.images.echo, 2, 'lan', {
+      annotations: { 'berth.dev/pool': 'lan' },
+      externalTrafficPolicy: 'Local',
+    });
+    await cluster.kube.kubectl(['apply', '-f', '-'], { input: JSON.stringify(lan) });
+    await kubectl('rollout', 'status', 'deployment/lan', '--timeout=120s');
+    const lanVip = await vipOf('lan');
+    assert.match(lanVip, /^192\.0\.2\.2[01]\d$/, 'the layer-2 VIP is from the lan pool');
+    const bgpVip = await vipOf('web');
+    const lanPods = new Set((await pods('default', 'app=lan')).items.map((p) => p.metadata.name));
+    const first = await eventually('the layer-2 VIP answers', async () =>
+      (await cluster.curl(`http://${lanVip}/`)).trim(),
+    );
+    assert.ok(lanPods.has(first), `${first} is a pod of the lan Deployment`);
+    const owner = await ownerOf(lanVip);
+    const survivor = cluster.nodes.find((n) => n.name !== owner.name && n.name !== BUS_NODE);
+    assert.ok(survivor !== undefined && owner.name !== BUS_NODE, `owner ${owner.name} is not the bus's node`);
+
+    const streams = Promise.all([
+      cluster.requestStream(`http://${lanVip}/`, 20_000),
+      cluster.requestStream(`http://${bgpVip}/`, 20_000),
+    ]);
+    await sleep(4000);
+    await owner.kill();
+    await hopsBecome(bgpVip, [survivor.host.ipv4]);
+    const [layer2, bgp] = await streams;
+    t.diagnostic(
+      `layer 2, ${owner.name} stopped: ${layer2.sent} requests, ${layer2.failed} failed, longest gap ${layer2.longestGapMs} ms`,
+    );
+    t.diagnostic(
+      `BGP, ${owner.name} stopped: ${bgp.sent} requests, ${bgp.failed} failed, longest gap ${bgp.longestGapMs} ms`,
+    );
+    assert.equal((await ownerOf(lanVip)).name, survivor.name, 'the survivor answers ARP for the VIP');
+    for (const [what, stream] of [
+      ['layer 2', layer2],
+      ['BGP', bgp],
+    ] as const) {
+      assert.ok(
+        stream.failed < stream.sent / 4,
+        `${what}: most requests were answered (${stream.failed}/${stream.sent} failed)`,
+      );
+      assert.ok(stream.longestGapMs < 10_000, `${what}: requests resumed (longest gap ${stream.longestGapMs} ms)`);
+    }
+    const after = (await cluster.curl(`http://${lanVip}/`)).trim();
+    assert.ok(lanPods.has(after), `${after} (on ${survivor.name}) answers the layer-2 VIP`);
+  });
 });
 
-/** The test workload: the rig's echo server, spread over the nodes, behind a Berth LoadBalancer. */
-function webManifests(image: string, replicas: number): unknown {
-  const labels = { app: 'web' };
+/**
+ * The test workload: the rig's echo server, one pod per node at most and never on the bus's node,
+ * behind a Berth LoadBalancer Service of the same name.
+ */
+function webManifests(
+  image: string,
+  replicas: number,
+  name = 'web',
+  service: { annotations?: Record<string, string>; externalTrafficPolicy?: string } = {},
+): unknown {
+  const labels = { app: name };
   return {
     apiVersion: 'v1',
     kind: 'List',
@@ -173,7 +246,7 @@ function webManifests(image: string, replicas: number): unknown {
       {
         apiVersion: 'apps/v1',
         kind: 'Deployment',
-        metadata: { name: 'web', namespace: 'default' },
+        metadata: { name, namespace: 'default' },
         spec: {
           replicas,
           selector: { matchLabels: labels },
@@ -182,6 +255,13 @@ function webManifests(image: string, replicas: number): unknown {
             spec: {
               // One pod per node at most, so each scale step lands on a node that had none.
               affinity: {
+                nodeAffinity: {
+                  requiredDuringSchedulingIgnoredDuringExecution: {
+                    nodeSelectorTerms: [
+                      { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'NotIn', values: [BUS_NODE] }] },
+                    ],
+                  },
+                },
                 podAntiAffinity: {
                   requiredDuringSchedulingIgnoredDuringExecution: [
                     { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: labels } },
@@ -205,10 +285,11 @@ function webManifests(image: string, replicas: number): unknown {
       {
         apiVersion: 'v1',
         kind: 'Service',
-        metadata: { name: 'web', namespace: 'default' },
+        metadata: { name, namespace: 'default', annotations: service.annotations ?? {} },
         spec: {
           type: 'LoadBalancer',
           loadBalancerClass: 'berth.dev/lb',
+          externalTrafficPolicy: service.externalTrafficPolicy ?? 'Cluster',
           selector: labels,
           ports: [{ name: 'http', port: 80, targetPort: 8080 }],
         },
