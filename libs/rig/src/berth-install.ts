@@ -29,8 +29,6 @@ export interface RigBerthInstall {
   readonly bird: RigBird;
   /** From `helm install` until every Berth pod is Ready, seconds. */
   readonly readySeconds: number;
-  /** The values the rig sets, as `--set` arguments, for a `helm upgrade` of the same release. */
-  readonly setArgs: readonly string[];
 }
 
 /**
@@ -128,5 +126,5 @@ export async function installBerth(cluster: RigKubeCluster, options: InstallOpti
   await cluster.kube.kubectl(['apply', '-f', '-'], {
     input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
   });
-  return { release, namespace: BERTH_NAMESPACE, bird, readySeconds, setArgs };
+  return { release, namespace: BERTH_NAMESPACE, bird, readySeconds };
 }

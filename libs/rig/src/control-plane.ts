@@ -71,8 +71,6 @@ export interface RigClusterControlPlane extends RigControlPlane {
   readonly clusterServer: string;
   /** The cluster's CA: it signed the API server's, the kubelets' and the API server's client certificates. */
   readonly ca: KeyPair;
-  /** The first address of the Service range: the `kubernetes` Service. */
-  readonly serviceRange: string;
   /** A kubeconfig reaching `clusterServer` as one of the cluster users given to startClusterControlPlane. */
   kubeconfigFor(user: string): string;
 }
@@ -162,7 +160,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 }
 
 /** The cluster's Service ranges: documentation prefixes, routed nowhere but inside the nodes. */
-export const CLUSTER_SERVICE_RANGES = ['198.51.100.0/24', '2001:db8:ffff::/112'] as const;
+const CLUSTER_SERVICE_RANGES = ['198.51.100.0/24', '2001:db8:ffff::/112'] as const;
 const API_PORT = 6443;
 
 /**
@@ -289,7 +287,8 @@ export async function startClusterControlPlane(
     await plane.stop();
     throw error;
   }
-  return { ...plane, clusterServer, ca, serviceRange: service, kubeconfigFor };
+  // Assigned, not spread: the control plane's `processes` getter stays live across restarts.
+  return Object.assign(plane, { clusterServer, ca, kubeconfigFor });
 }
 
 /** The user kube-apiserver is to kubelets: bound to system:kubelet-api-admin. */

@@ -26,6 +26,16 @@ export function helmBinary(): string {
   return fromCache(join(`helm-${PINNED.helm}`, 'bin', 'helm'), `helm ${PINNED.helm}`, constants.X_OK);
 }
 
+/** Runs the setup's helm with `args`; resolves with its stdout, rejects with its stderr. */
+export async function runHelm(args: readonly string[], timeoutMs = 120_000): Promise<string> {
+  try {
+    return (await run(helmBinary(), args, { timeout: timeoutMs, maxBuffer: 64 * 2 ** 20 })).stdout;
+  } catch (error) {
+    const { stderr = '' } = error as { stderr?: string };
+    throw new RigError(`helm ${args.join(' ')} failed: ${stderr.trim() || String(error)}`, 'RIG_COMMAND_FAILED');
+  }
+}
+
 export interface RenderOptions {
   /** Only these templates, as paths inside the chart (`templates/watcher/rbac.yaml`). */
   readonly showOnly?: readonly string[];
@@ -44,7 +54,6 @@ export async function renderChart(
   values: Readonly<Record<string, unknown>> | readonly string[] = {},
   options: RenderOptions = {},
 ): Promise<string> {
-  const helm = helmBinary();
   // Not named berth-rig-*: the rig's sweep removes such folders when they have no live owner.
   const dir = await mkdtemp(join(tmpdir(), 'berth-helm-values-'));
   try {
@@ -59,12 +68,7 @@ export async function renderChart(
       args.push('--values', file);
     }
     for (const template of options.showOnly ?? []) args.push('--show-only', template);
-    try {
-      return (await run(helm, args, { maxBuffer: 64 * 1024 * 1024 })).stdout;
-    } catch (error) {
-      const { stderr = '' } = error as { stderr?: string };
-      throw new RigError(`helm ${args.join(' ')} failed: ${stderr.trim() || String(error)}`, 'RIG_COMMAND_FAILED');
-    }
+    return await runHelm(args);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

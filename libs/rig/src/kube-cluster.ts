@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { startClusterControlPlane, type RigClusterControlPlane } from './control-plane.js';
 import { startDocker } from './docker.js';
-import { helmBinary } from './helm.js';
+import { runHelm } from './helm.js';
 import {
   BERTH_IMAGES,
   berthImage,
@@ -157,19 +157,6 @@ export async function startKubeCluster(options: KubeClusterOptions = {}): Promis
     );
     progress('starting the cluster DNS');
     await timed('dns', startDns(kube, images.coredns));
-    const helm = async (args: readonly string[]) => {
-      try {
-        return (
-          await run(helmBinary(), ['--kubeconfig', kube.kubeconfig, ...args], {
-            timeout: 900_000,
-            maxBuffer: 64 * 2 ** 20,
-          })
-        ).stdout;
-      } catch (error) {
-        const { stderr = '' } = error as { stderr?: string };
-        throw new RigError(`helm ${args.join(' ')} failed: ${stderr.trim() || String(error)}`, 'RIG_COMMAND_FAILED');
-      }
-    };
     const client = host('client');
     return {
       dir,
@@ -179,7 +166,7 @@ export async function startKubeCluster(options: KubeClusterOptions = {}): Promis
       client,
       images,
       timings,
-      helm,
+      helm: (args) => runHelm(['--kubeconfig', kube.kubeconfig, ...args], 900_000),
       async curl(url, timeoutMs = 3000) {
         const seconds = (timeoutMs / 1000).toFixed(1);
         return lab.exec(
@@ -195,7 +182,7 @@ export async function startKubeCluster(options: KubeClusterOptions = {}): Promis
       },
       async requestStream(url, durationMs, intervalMs = 20) {
         const { stdout } = await run(
-          'ip',
+          requireTool('ip'),
           [
             'netns',
             'exec',

@@ -5,15 +5,7 @@ import { promisify } from 'node:util';
 import { requireBuilt } from './control-plane.js';
 import { RigError } from './errors.js';
 import type { LabHost } from './lab.js';
-import {
-  killCgroup,
-  killCommandsWith,
-  removeCgroup,
-  spawnServer,
-  tail,
-  waitUntil,
-  type RigProcess,
-} from './process.js';
+import { killCommandsWith, removeCgroup, spawnServer, tail, waitUntil, type RigProcess } from './process.js';
 import { issueCertificate, type KeyPair } from './tls.js';
 import { requireTool } from './tools.js';
 
@@ -125,7 +117,7 @@ export async function startKubeNode(spec: KubeNodeSpec): Promise<RigKubeNode> {
     for (const process of processes.reverse()) await process.stop(0);
     processes.length = 0;
     killCommandsWith(`${join(dir, 'containerd')}/`);
-    killCgroup(cgroup);
+    // Kills what is left in the node's cgroup until it can be removed.
     await removeCgroup(cgroup);
   };
   try {

@@ -125,19 +125,9 @@ export function sweepStaleRigs(bases: readonly string[] = [tmpdir(), '/dev/shm']
   return swept;
 }
 
-/** SIGKILLs every process in cgroup `path` and below it (cgroup v1's pids hierarchy, or v2's). */
+/** SIGKILLs every process in cgroup `path` and below it, in every hierarchy (cgroup v1's, or v2's one). */
 export function killCgroup(path: string): void {
-  for (const root of ['/sys/fs/cgroup/pids', '/sys/fs/cgroup']) {
-    const walk = (dir: string): void => {
-      for (const pid of readLines(join(dir, 'cgroup.procs'))) killPid(Number(pid));
-      for (const entry of readdirSync(dir, { withFileTypes: true }))
-        if (entry.isDirectory()) walk(join(dir, entry.name));
-    };
-    if (existsSync(join(root, path, 'cgroup.procs'))) {
-      walk(join(root, path));
-      return;
-    }
-  }
+  for (const dir of cgroupDirs(path)) for (const pid of readLines(join(dir, 'cgroup.procs'))) killPid(Number(pid));
 }
 
 /** The folders of cgroup `path` and below it in every hierarchy, deepest first. */
