@@ -2,10 +2,21 @@
  * Berth on a cluster of real kubelets, as a user runs it: how long the rig's cluster takes to start
  * (images, control plane, nodes Ready, DNS), from `helm install` to every Berth pod Ready, and from
  * a Service's creation to the first HTTP request answered through its VIP from the client behind
- * the router (BGP), over SERVICES Services sharing one Deployment.
+ * the router (BGP), over SERVICES Services sharing one Deployment. Then what a client streaming
+ * requests (one every 20 ms, each on a new connection) to a BGP VIP and a layer-2 VIP (ETP Local,
+ * two pods) sees while `helm upgrade` rolls every component, and while the layer-2 VIP's owner
+ * node is lost: requests sent, failed, and the longest time without an answer.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { installBerth, startKubeCluster } from '@berth/rig';
+import {
+  installBerth,
+  startEchoService,
+  startKubeCluster,
+  stopLayer2Owner,
+  streamsDuring,
+  upgradeBerth,
+  type RequestStream,
+} from '@berth/rig';
 import { percentile, report, type Row } from './report.js';
 
 const SERVICES = Number(process.env['BENCH_SERVICES'] ?? 50);
@@ -15,7 +26,9 @@ const began = performance.now();
 const cluster = await startKubeCluster({ progress: (step) => console.error(`cluster: ${step}`) });
 const clusterSeconds = (performance.now() - began) / 1000;
 try {
-  const berth = await installBerth(cluster, { topology: TOPOLOGY });
+  // The bus (single NATS and Redis servers) stays on the node no scenario stops.
+  const busNode = 'node3';
+  const berth = await installBerth(cluster, { topology: TOPOLOGY, busNode });
   const kubectl = (args: string[], input?: string) => cluster.kube.kubectl(args, input === undefined ? {} : { input });
   const labels = { app: 'bench' };
   await kubectl(
@@ -79,6 +92,33 @@ try {
     firstAnswer.push((performance.now() - start) / 1000);
   }
   const sorted = [...firstAnswer].sort((a, b) => a - b);
+
+  const avoidNodes = [busNode];
+  const bgpVip = await startEchoService(cluster, {
+    name: 'web',
+    replicas: 2,
+    avoidNodes,
+    externalTrafficPolicy: 'Local',
+  });
+  const layer2Vip = await startEchoService(cluster, {
+    name: 'lan',
+    replicas: 2,
+    avoidNodes,
+    annotations: { 'berth.dev/pool': 'lan' },
+    externalTrafficPolicy: 'Local',
+  });
+  await cluster.curl(`http://${layer2Vip}/`);
+  const upgrade = await streamsDuring(cluster, [`http://${layer2Vip}/`, `http://${bgpVip}/`], () =>
+    upgradeBerth(cluster, berth, 'bench-upgrade'),
+  );
+  const [upgradeLayer2, upgradeBgp] = upgrade.streams;
+  const loss = await stopLayer2Owner(cluster, { layer2Vip, bgpVip });
+  const streamRows = (what: string, stream: RequestStream | undefined): Row[] => [
+    [`${what}: requests sent`, String(stream?.sent ?? 0), ''],
+    [`${what}: requests failed`, String(stream?.failed ?? 0), ''],
+    [`${what}: longest time without an answer`, String(stream?.longestGapMs ?? 0), 'ms'],
+  ];
+
   const rows: Row[] = [
     ['cluster start (lab, images, control plane, nodes Ready, DNS)', clusterSeconds.toFixed(1), 's'],
     ...Object.entries(cluster.timings).map(([phase, s]): Row => [`  of which ${phase}`, s.toFixed(1), 's']),
@@ -89,6 +129,11 @@ try {
       's',
     ],
     ['Service created to first answer through its VIP, p99', percentile(sorted, 99).toFixed(2), 's'],
+    ['helm upgrade (new image tag) until every workload rolled out', upgrade.seconds.toFixed(1), 's'],
+    ...streamRows('upgrade, layer-2 VIP', upgradeLayer2),
+    ...streamRows('upgrade, BGP VIP', upgradeBgp),
+    ...streamRows(`${loss.stopped.name} lost, layer-2 VIP`, loss.layer2),
+    ...streamRows(`${loss.stopped.name} lost, BGP VIP`, loss.bgp),
   ];
   report('cluster', rows, { nodes: cluster.nodes.length, topology: TOPOLOGY, services: SERVICES });
 } finally {

@@ -1,84 +1,83 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { BGP_POOL, installBerth, startKubeCluster, type RigBerthInstall, type RigKubeCluster } from '@berth/rig';
-
-/** Polls `probe` until it returns a value, failing with the last value seen. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(250);
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs} ms (last: ${String(last)})`);
-}
+import { after, before, describe, it, type TestContext } from 'node:test';
+import {
+  BGP_POOL,
+  eventually,
+  installBerth,
+  layer2Owner,
+  requireTool,
+  routerHopsBecome,
+  serviceAddress,
+  startEchoService,
+  startKubeCluster,
+  stopLayer2Owner,
+  streamsDuring,
+  uninstallBerth,
+  upgradeBerth,
+  type EchoServiceOptions,
+  type RequestStream,
+  type RigBerthInstall,
+  type RigKubeCluster,
+} from '@berth/rig';
 
 interface PodList {
   items: {
     metadata: { name: string; labels?: Record<string, string> };
-    spec: { nodeName?: string; containers: { name: string; securityContext?: Record<string, unknown> }[] };
+    spec: {
+      nodeName?: string;
+      containers: { name: string; image: string; securityContext?: Record<string, unknown> }[];
+    };
     status: { conditions?: { type: string; status: string }[]; podIP?: string };
   }[];
 }
 
 /** The node the bundled NATS and Redis run on: the tests stop only other nodes (the bus is a single server). */
 const BUS_NODE = 'node3';
+/** The test workloads: a BGP Service and a layer-2 one, their pods never on the bus's node. */
+const WEB: EchoServiceOptions = { name: 'web', replicas: 2, avoidNodes: [BUS_NODE] };
+const LAN: EchoServiceOptions = {
+  name: 'lan',
+  replicas: 2,
+  avoidNodes: [BUS_NODE],
+  annotations: { 'berth.dev/pool': 'lan' },
+  externalTrafficPolicy: 'Local',
+};
 
-describe('Berth on a cluster of real kubelets, installed with its Helm chart (central topology)', () => {
-  let cluster: RigKubeCluster;
-  let berth: RigBerthInstall;
-  const kubectl = (...args: string[]) => cluster.kube.kubectl(args);
+/** What the tests of both topologies ask of one cluster with Berth installed. */
+function clusterHelpers(get: () => RigKubeCluster) {
+  const kubectl = (...args: string[]) => get().kube.kubectl(args);
   const pods = async (namespace: string, selector?: string) =>
     JSON.parse(
       await kubectl('get', 'pods', '-n', namespace, ...(selector ? ['-l', selector] : []), '-o', 'json'),
     ) as PodList;
-  const nodeAddress = (node: string | undefined) => cluster.nodes.find((n) => n.name === node)?.host.ipv4 ?? '?';
-  const vipOf = async (service: string) =>
-    eventually(`${service} gets an address`, async () => {
-      const status = JSON.parse(
-        (await kubectl('get', 'service', service, '-o', 'jsonpath={.status.loadBalancer.ingress}')) || '[]',
-      ) as { ip?: string }[];
-      return status[0]?.ip;
-    });
-  /** The router's next hops for `vip` once they equal `expected` (node addresses, sorted). */
-  const hopsBecome = (vip: string, expected: string[]) =>
-    eventually(`the router's route to ${vip} via ${expected.join(', ')}`, async () => {
-      const hops = await cluster.lab.routerNextHops(vip);
-      return hops.join() === [...expected].sort().join() ? hops : undefined;
-    });
-  /** `count` requests from the client to `vip`: the pod names that answered. */
-  const answers = async (vip: string, count: number) => {
-    const names: string[] = [];
-    for (let i = 0; i < count; i++) names.push((await cluster.curl(`http://${vip}/`)).trim());
-    return names;
-  };
-  /** The node whose eth0 the client's ARP entry for `vip` points at. */
-  const ownerOf = async (vip: string) =>
-    eventually(`the owner of ${vip}`, async () => {
-      await cluster.curl(`http://${vip}/`).catch(() => undefined);
-      const neighbours = JSON.parse(await cluster.lab.exec(cluster.client.netns, 'ip', '-j', 'neigh', 'show', vip)) as {
-        lladdr?: string;
-      }[];
-      const mac = neighbours[0]?.lladdr;
-      for (const node of cluster.nodes) {
-        const own = (await cluster.lab.exec(node.host.netns, 'cat', '/sys/class/net/eth0/address')).trim();
-        if (own === mac) return node;
-      }
-      return undefined;
-    });
-  const webPods = async () => (await pods('default', 'app=web')).items;
-  const readyOn = async () =>
+  const nodeAddress = (node: string | undefined) => get().nodes.find((n) => n.name === node)?.host.ipv4 ?? '?';
+  /** The addresses of the nodes where a pod of `app` is Ready. */
+  const readyOn = async (app: string) =>
     new Set(
-      (await webPods())
+      (await pods('default', `app=${app}`)).items
         .filter((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
         .map((p) => nodeAddress(p.spec.nodeName)),
     );
+  /** `count` requests from the client to `vip`: the pod names that answered. */
+  const answers = async (vip: string, count: number) => {
+    const names: string[] = [];
+    for (let i = 0; i < count; i++) names.push((await get().curl(`http://${vip}/`)).trim());
+    return names;
+  };
+  const podNames = async (app: string) =>
+    new Set((await pods('default', `app=${app}`)).items.map((p) => p.metadata.name));
+  return { kubectl, pods, readyOn, answers, podNames };
+}
+
+/** Says what a stream saw, in the test's output. */
+function report(t: TestContext, what: string, stream: RequestStream): void {
+  t.diagnostic(`${what}: ${stream.sent} requests, ${stream.failed} failed, longest gap ${stream.longestGapMs} ms`);
+}
+
+describe('Berth on a cluster of real kubelets, installed with its Helm chart (central topology)', () => {
+  let cluster: RigKubeCluster;
+  let berth: RigBerthInstall;
+  const { kubectl, pods, readyOn, answers, podNames } = clusterHelpers(() => cluster);
 
   // Building images from a cold layer cache takes minutes; from a warm one, seconds.
   before(
@@ -129,17 +128,16 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
   });
 
   it('a LoadBalancer Service is answered through the router by its pods, every node a next hop (ETP Cluster)', async () => {
-    await cluster.kube.kubectl(['apply', '-f', '-'], { input: JSON.stringify(webManifests(cluster.images.echo, 2)) });
-    await kubectl('rollout', 'status', 'deployment/web', '--timeout=120s');
-    const vip = await vipOf('web');
+    const vip = await startEchoService(cluster, WEB);
     assert.ok(vip.startsWith(BGP_POOL.split('.0/')[0] ?? '-'), `${vip} is from ${BGP_POOL}`);
-    await hopsBecome(
+    await routerHopsBecome(
+      cluster,
       vip,
       cluster.nodes.map((n) => n.host.ipv4),
     );
     const names = await answers(vip, 30);
-    const podNames = new Set((await webPods()).map((p) => p.metadata.name));
-    for (const name of names) assert.ok(podNames.has(name), `${name} is a pod of the Deployment`);
+    const web = await podNames('web');
+    for (const name of names) assert.ok(web.has(name), `${name} is a pod of the Deployment`);
     assert.ok(new Set(names).size >= 2, `requests reached more than one pod: ${[...new Set(names)].join(', ')}`);
     const condition = await kubectl(
       'get',
@@ -161,58 +159,87 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
       '-p',
       JSON.stringify({ spec: { externalTrafficPolicy: 'Local' } }),
     );
-    const vip = await vipOf('web');
+    const vip = await serviceAddress(cluster, 'web');
     const one = await eventually('one ready pod', async () => {
-      const nodes = await readyOn();
-      return (await webPods()).length === 1 && nodes.size === 1 ? nodes : undefined;
+      const nodes = await readyOn('web');
+      return (await pods('default', 'app=web')).items.length === 1 && nodes.size === 1 ? nodes : undefined;
     });
-    await hopsBecome(vip, [...one]);
-    const single = (await webPods())[0]?.metadata.name;
+    await routerHopsBecome(cluster, vip, [...one]);
+    const single = (await pods('default', 'app=web')).items[0]?.metadata.name;
     assert.deepEqual(new Set(await answers(vip, 10)), new Set([single]));
 
     await kubectl('scale', 'deployment/web', '--replicas=2');
     const two = await eventually('two pods ready on two nodes', async () => {
-      const nodes = await readyOn();
+      const nodes = await readyOn('web');
       return nodes.size === 2 ? nodes : undefined;
     });
-    await hopsBecome(vip, [...two]);
+    await routerHopsBecome(cluster, vip, [...two]);
     assert.equal((await answers(vip, 10)).length, 10);
   });
 
-  it('a node stops: its layer-2 VIP moves to another node, its BGP next hop leaves, requests resume', async (t) => {
-    const lan = webManifests(cluster.images.echo, 2, 'lan', {
-      annotations: { 'berth.dev/pool': 'lan' },
-      externalTrafficPolicy: 'Local',
-    });
-    await cluster.kube.kubectl(['apply', '-f', '-'], { input: JSON.stringify(lan) });
-    await kubectl('rollout', 'status', 'deployment/lan', '--timeout=120s');
-    const lanVip = await vipOf('lan');
+  it('helm upgrade to a new image tag rolls every component while a BGP and a layer-2 VIP keep answering', async (t) => {
+    const lanVip = await startEchoService(cluster, LAN);
     assert.match(lanVip, /^192\.0\.2\.2[01]\d$/, 'the layer-2 VIP is from the lan pool');
-    const bgpVip = await vipOf('web');
-    const lanPods = new Set((await pods('default', 'app=lan')).items.map((p) => p.metadata.name));
-    const first = await eventually('the layer-2 VIP answers', async () =>
-      (await cluster.curl(`http://${lanVip}/`)).trim(),
+    const bgpVip = await serviceAddress(cluster, 'web');
+    await eventually('the layer-2 VIP answers', async () => (await cluster.curl(`http://${lanVip}/`)).trim());
+    const before = new Map((await pods(berth.namespace)).items.map((p) => [p.metadata.name, p]));
+
+    const { streams, result, seconds } = await streamsDuring(cluster, [`http://${lanVip}/`, `http://${bgpVip}/`], () =>
+      upgradeBerth(cluster, berth, 'upgrade-test'),
     );
-    assert.ok(lanPods.has(first), `${first} is a pod of the lan Deployment`);
-    const owner = await ownerOf(lanVip);
+    berth = result;
+    const [layer2, bgp] = streams as [RequestStream, RequestStream];
+    t.diagnostic(`helm upgrade until every workload rolled out: ${seconds.toFixed(1)} s`);
+    report(t, 'layer 2 during the upgrade', layer2);
+    report(t, 'BGP during the upgrade', bgp);
+
+    // Every Berth container runs the new tag, in a new pod, once the old pods have terminated; the
+    // bundled NATS and Redis were left alone.
+    const berthPods = await eventually('only upgraded Berth pods are left', async () => {
+      const now = (await pods(berth.namespace)).items.filter(
+        (p) => !['nats', 'redis'].includes(p.metadata.labels?.['app.kubernetes.io/component'] ?? ''),
+      );
+      return now.length === 6 + cluster.nodes.length && now.every((p) => !before.has(p.metadata.name))
+        ? now
+        : undefined;
+    });
+    for (const pod of berthPods) {
+      for (const container of pod.spec.containers)
+        assert.match(container.image, /:upgrade-test$/, `${pod.metadata.name}/${container.name}: ${container.image}`);
+    }
+    for (const server of ['nats', 'redis']) {
+      const bus = (await pods(berth.namespace, `app.kubernetes.io/component=${server}`)).items;
+      assert.ok(bus.length === 1 && before.has(bus[0]?.metadata.name ?? ''), `${server} was not restarted`);
+    }
+    // Services keep their addresses through an upgrade.
+    assert.equal(await serviceAddress(cluster, 'lan'), lanVip);
+    assert.equal(await serviceAddress(cluster, 'web'), bgpVip);
+    for (const [what, stream] of [
+      ['layer 2', layer2],
+      ['BGP', bgp],
+    ] as const) {
+      assert.ok(stream.sent > 1000, `${what}: the stream ran through the upgrade (${stream.sent} requests)`);
+      assert.ok(
+        stream.failed <= stream.sent / 100,
+        `${what}: at most 1% of requests failed (${stream.failed}/${stream.sent})`,
+      );
+      assert.ok(stream.longestGapMs < 2000, `${what}: never 2 s without an answer (${stream.longestGapMs} ms)`);
+    }
+  });
+
+  it('a node stops: its layer-2 VIP moves to another node, its BGP next hop leaves, requests resume', async (t) => {
+    const lanVip = await serviceAddress(cluster, 'lan');
+    const bgpVip = await serviceAddress(cluster, 'web');
+    const lan = await podNames('lan');
+    const owner = await layer2Owner(cluster, lanVip);
     const survivor = cluster.nodes.find((n) => n.name !== owner.name && n.name !== BUS_NODE);
     assert.ok(survivor !== undefined && owner.name !== BUS_NODE, `owner ${owner.name} is not the bus's node`);
 
-    const streams = Promise.all([
-      cluster.requestStream(`http://${lanVip}/`, 20_000),
-      cluster.requestStream(`http://${bgpVip}/`, 20_000),
-    ]);
-    await sleep(4000);
-    await owner.kill();
-    await hopsBecome(bgpVip, [survivor.host.ipv4]);
-    const [layer2, bgp] = await streams;
-    t.diagnostic(
-      `layer 2, ${owner.name} stopped: ${layer2.sent} requests, ${layer2.failed} failed, longest gap ${layer2.longestGapMs} ms`,
-    );
-    t.diagnostic(
-      `BGP, ${owner.name} stopped: ${bgp.sent} requests, ${bgp.failed} failed, longest gap ${bgp.longestGapMs} ms`,
-    );
-    assert.equal((await ownerOf(lanVip)).name, survivor.name, 'the survivor answers ARP for the VIP');
+    const { layer2, bgp } = await stopLayer2Owner(cluster, { layer2Vip: lanVip, bgpVip });
+    report(t, `layer 2, ${owner.name} stopped`, layer2);
+    report(t, `BGP, ${owner.name} stopped`, bgp);
+    await routerHopsBecome(cluster, bgpVip, [survivor.host.ipv4]);
+    assert.equal((await layer2Owner(cluster, lanVip)).name, survivor.name, 'the survivor answers ARP for the VIP');
     for (const [what, stream] of [
       ['layer 2', layer2],
       ['BGP', bgp],
@@ -223,77 +250,103 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
       );
       assert.ok(stream.longestGapMs < 10_000, `${what}: requests resumed (longest gap ${stream.longestGapMs} ms)`);
     }
-    const after = (await cluster.curl(`http://${lanVip}/`)).trim();
-    assert.ok(lanPods.has(after), `${after} (on ${survivor.name}) answers the layer-2 VIP`);
+    const answer = (await cluster.curl(`http://${lanVip}/`)).trim();
+    assert.ok(lan.has(answer), `${answer} (on ${survivor.name}) answers the layer-2 VIP`);
   });
 });
 
-/**
- * The test workload: the rig's echo server, one pod per node at most and never on the bus's node,
- * behind a Berth LoadBalancer Service of the same name.
- */
-function webManifests(
-  image: string,
-  replicas: number,
-  name = 'web',
-  service: { annotations?: Record<string, string>; externalTrafficPolicy?: string } = {},
-): unknown {
-  const labels = { app: name };
-  return {
-    apiVersion: 'v1',
-    kind: 'List',
-    items: [
-      {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name, namespace: 'default' },
-        spec: {
-          replicas,
-          selector: { matchLabels: labels },
-          template: {
-            metadata: { labels },
-            spec: {
-              // One pod per node at most, so each scale step lands on a node that had none.
-              affinity: {
-                nodeAffinity: {
-                  requiredDuringSchedulingIgnoredDuringExecution: {
-                    nodeSelectorTerms: [
-                      { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'NotIn', values: [BUS_NODE] }] },
-                    ],
-                  },
-                },
-                podAntiAffinity: {
-                  requiredDuringSchedulingIgnoredDuringExecution: [
-                    { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: labels } },
-                  ],
-                },
-              },
-              containers: [
-                {
-                  name: 'web',
-                  image,
-                  imagePullPolicy: 'Never',
-                  ports: [{ containerPort: 8080 }],
-                  readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1 },
-                  resources: { requests: { cpu: '10m', memory: '32Mi' } },
-                },
-              ],
-            },
-          },
-        },
-      },
-      {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name, namespace: 'default', annotations: service.annotations ?? {} },
-        spec: {
-          type: 'LoadBalancer',
-          loadBalancerClass: 'berth.dev/lb',
-          externalTrafficPolicy: service.externalTrafficPolicy ?? 'Cluster',
-          selector: labels,
-          ports: [{ name: 'http', port: 80, targetPort: 8080 }],
-        },
-      },
-    ],
-  };
-}
+describe('Berth on a cluster of real kubelets, installed with its Helm chart (per-node topology)', () => {
+  let cluster: RigKubeCluster;
+  let berth: RigBerthInstall;
+  const { kubectl, pods, readyOn, answers, podNames } = clusterHelpers(() => cluster);
+
+  before(
+    async () => {
+      cluster = await startKubeCluster();
+      berth = await installBerth(cluster, { topology: 'per-node', busNode: BUS_NODE });
+    },
+    { timeout: 1_200_000 },
+  );
+  after(async () => {
+    await cluster.stop();
+  });
+
+  it('each node’s own speaker announces itself: ETP Local follows the ready pods, ETP Cluster takes every node', async () => {
+    const speakers = await pods(berth.namespace, 'app.kubernetes.io/component=route-publisher');
+    assert.equal(speakers.items.length, cluster.nodes.length, 'a speaker on every node');
+    const vip = await startEchoService(cluster, { ...WEB, externalTrafficPolicy: 'Local' });
+    const withPods = await eventually('two pods ready on two nodes', async () => {
+      const nodes = await readyOn('web');
+      return nodes.size === 2 ? nodes : undefined;
+    });
+    await routerHopsBecome(cluster, vip, [...withPods]);
+    const web = await podNames('web');
+    for (const name of await answers(vip, 10)) assert.ok(web.has(name), `${name} is a pod of the Deployment`);
+
+    await kubectl('patch', 'service', 'web', '--type=merge', '-p', '{"spec":{"externalTrafficPolicy":"Cluster"}}');
+    await routerHopsBecome(
+      cluster,
+      vip,
+      cluster.nodes.map((n) => n.host.ipv4),
+    );
+    assert.equal((await answers(vip, 10)).length, 10);
+  });
+
+  it('helm uninstall withdraws every route and ARP answer, then releases the Services; nothing of Berth is left', async () => {
+    const lanVip = await startEchoService(cluster, LAN);
+    const bgpVip = await serviceAddress(cluster, 'web');
+    const arping = () =>
+      cluster.lab.exec(cluster.client.netns, requireTool('arping'), '-c', '2', '-w', '3', '-I', 'eth0', lanVip).then(
+        () => true,
+        () => false,
+      );
+    assert.ok(
+      await eventually('a node answers ARP for the layer-2 VIP', async () => ((await arping()) ? true : undefined)),
+    );
+    assert.ok((await cluster.lab.routerNextHops(bgpVip)).length > 0, 'the router has a route to the BGP VIP');
+
+    await uninstallBerth(cluster, berth);
+
+    await eventually(
+      'the route to the BGP VIP is withdrawn',
+      async () => ((await cluster.lab.routerNextHops(bgpVip)).length === 0 ? true : undefined),
+      10_000,
+    );
+    assert.equal(await arping(), false, 'no node answers ARP for the layer-2 VIP');
+    for (const name of ['web', 'lan']) {
+      const service = JSON.parse(await kubectl('get', 'service', name, '-o', 'json')) as {
+        metadata: { finalizers?: string[] };
+        status: { loadBalancer?: { ingress?: unknown[] }; conditions?: { type: string }[] };
+      };
+      assert.deepEqual(service.status.loadBalancer?.ingress ?? [], [], `${name} has no address`);
+      assert.deepEqual(service.status.conditions ?? [], [], `${name} has no Berth condition`);
+      assert.deepEqual(service.metadata.finalizers ?? [], [], `${name} holds no finalizer`);
+    }
+    await kubectl('delete', 'service', 'web', 'lan', '--timeout=30s');
+
+    const left = await eventually('every Berth object is gone', async () => {
+      const namespaced = await kubectl(
+        'get',
+        'all,serviceaccounts,roles,rolebindings,configmaps,secrets,leases,poddisruptionbudgets,jobs',
+        '-n',
+        berth.namespace,
+        '-o',
+        'name',
+      );
+      const objects = namespaced
+        .split('\n')
+        .filter((o) => !['', 'serviceaccount/default', 'configmap/kube-root-ca.crt'].includes(o));
+      return objects.length === 0 ? objects : undefined;
+    });
+    assert.deepEqual(left, []);
+    const clusterWide = await kubectl(
+      'get',
+      'clusterroles,clusterrolebindings',
+      '-l',
+      'app.kubernetes.io/part-of=berth',
+      '-o',
+      'name',
+    );
+    assert.equal(clusterWide, '', 'no ClusterRole or binding of Berth');
+  });
+});

@@ -256,11 +256,11 @@ describe('helm chart deploy/helm/berth', { timeout: 170_000 }, () => {
       const pod = podSpec(object);
       if (pod === undefined) continue;
       assert.equal(pod.securityContext?.runAsNonRoot, true, `${object.kind} ${object.metadata.name}: runAsNonRoot`);
-      const watcher = object.metadata.name === 'berth-watcher';
+      const watcher = ['berth-watcher', 'berth-watcher-release'].includes(object.metadata.name);
       assert.equal(
         pod.automountServiceAccountToken,
         watcher,
-        `${object.metadata.name}: a token only for the watcher, the one component that uses the API`,
+        `${object.metadata.name}: a token only for the watcher and its uninstall Job, which use the API`,
       );
       for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
         const sc = container.securityContext;
@@ -439,6 +439,18 @@ describe('helm chart deploy/helm/berth', { timeout: 170_000 }, () => {
           'nodes [] [list watch]',
           'secrets [] [list watch]',
           'services [] [get list watch patch]',
+          'services/status [] [patch]',
+        ].sort(),
+      );
+    });
+
+    it("the uninstall Job's grant: Berth's Services' status and finalizer, and deleting the one Lease", async () => {
+      assert.deepEqual(
+        await grants('watcher-release'),
+        [
+          ...everyone,
+          'leases.coordination.k8s.io [berth-watcher] [delete]',
+          'services [] [get list patch]',
           'services/status [] [patch]',
         ].sort(),
       );

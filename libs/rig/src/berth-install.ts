@@ -1,5 +1,6 @@
 import { BERTH_NAMESPACE } from './cluster.js';
 import { CHART_DIR } from './helm.js';
+import { BERTH_IMAGES, berthImage, chartAppVersion } from './images.js';
 import type { RigKubeCluster } from './kube-cluster.js';
 import { routerBirdConfig, type RigBird } from './lab.js';
 
@@ -26,6 +27,8 @@ export interface InstallOptions {
 export interface RigBerthInstall {
   readonly release: string;
   readonly namespace: string;
+  /** The tag of Berth's images it runs. */
+  readonly tag: string;
   readonly bird: RigBird;
   /** From `helm install` until every Berth pod is Ready, seconds. */
   readonly readySeconds: number;
@@ -126,5 +129,60 @@ export async function installBerth(cluster: RigKubeCluster, options: InstallOpti
   await cluster.kube.kubectl(['apply', '-f', '-'], {
     input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
   });
-  return { release, namespace: BERTH_NAMESPACE, bird, readySeconds };
+  return { release, namespace: BERTH_NAMESPACE, tag: options.tag ?? chartAppVersion(), bird, readySeconds };
+}
+
+/** Until every Deployment, DaemonSet and StatefulSet of the release has rolled out. */
+async function rolledOut(cluster: RigKubeCluster, install: RigBerthInstall): Promise<void> {
+  const names = await cluster.kube.kubectl([
+    'get',
+    'deployments,daemonsets,statefulsets',
+    '-n',
+    install.namespace,
+    '-l',
+    `app.kubernetes.io/instance=${install.release}`,
+    '-o',
+    'name',
+  ]);
+  for (const name of names.split('\n').filter((line) => line !== '')) {
+    await cluster.kube.kubectl(['rollout', 'status', name, '-n', install.namespace, '--timeout=300s']);
+  }
+}
+
+/**
+ * `helm upgrade` to Berth's images under another tag, which every node's containerd then also
+ * holds (the same images: what the upgrade exercises is every component rolling, node-agents and
+ * speakers included). Resolves once every workload has rolled out: the install as it now runs.
+ */
+export async function upgradeBerth(
+  cluster: RigKubeCluster,
+  install: RigBerthInstall,
+  tag: string,
+): Promise<RigBerthInstall> {
+  for (const node of cluster.nodes) {
+    for (const name of BERTH_IMAGES) {
+      await node.ctr('images', 'tag', '--force', berthImage(name, install.tag), berthImage(name, tag));
+    }
+  }
+  await cluster.helm([
+    'upgrade',
+    install.release,
+    CHART_DIR,
+    '--namespace',
+    install.namespace,
+    '--reuse-values',
+    '--set',
+    `image.tag=${tag}`,
+    '--wait',
+    '--timeout',
+    '5m',
+  ]);
+  const upgraded = { ...install, tag };
+  await rolledOut(cluster, upgraded);
+  return upgraded;
+}
+
+/** `helm uninstall --wait`, its post-delete hook included; BIRD stays, to show what is left. */
+export async function uninstallBerth(cluster: RigKubeCluster, install: RigBerthInstall): Promise<void> {
+  await cluster.helm(['uninstall', install.release, '--namespace', install.namespace, '--wait', '--timeout', '5m']);
 }

@@ -1,7 +1,8 @@
 /**
- * A steady stream of HTTP GETs, one every INTERVAL_MS for DURATION_MS, each with its own connection
- * and a timeout of TIMEOUT_MS; run inside a lab host. Prints one JSON line at the end: requests
- * sent and failed, the longest time without an answer, and how many answers each body got.
+ * A steady stream of HTTP GETs, one every INTERVAL_MS for DURATION_MS (or until SIGTERM), each with
+ * its own connection and a timeout of TIMEOUT_MS; run inside a lab host. Prints one JSON line at
+ * the end: requests sent and failed, the longest time without an answer, and how many answers
+ * each body got.
  * Usage: node http-stream.js URL DURATION_MS INTERVAL_MS TIMEOUT_MS
  */
 import { request } from 'node:http';
@@ -30,6 +31,9 @@ function get(): Promise<string | undefined> {
   });
 }
 
+const stopped = new AbortController();
+process.once('SIGTERM', () => stopped.abort());
+
 const began = Date.now();
 let sent = 0;
 let failed = 0;
@@ -37,7 +41,7 @@ let lastAnswer = began;
 let longestGapMs = 0;
 const answers: Record<string, number> = {};
 const pending: Promise<void>[] = [];
-while (Date.now() - began < duration) {
+while (!stopped.signal.aborted && Date.now() - began < duration) {
   sent++;
   pending.push(
     get().then((body) => {

@@ -1,5 +1,5 @@
 export { RigError } from './errors.js';
-export { freePort } from './tools.js';
+export { freePort, requireTool } from './tools.js';
 export { sweepStaleRigs } from './process.js';
 export type { RigProcess } from './process.js';
 export type { RigCertificates } from './tls.js';
@@ -12,9 +12,20 @@ export type { RigGobgp } from './gobgp.js';
 export { KUBERNETES_VERSION, startClusterControlPlane, startControlPlane } from './control-plane.js';
 export type { ControlPlaneOptions, RigClusterControlPlane, RigControlPlane } from './control-plane.js';
 export { startKubeCluster } from './kube-cluster.js';
-export type { KubeClusterOptions, RequestStream, RigKubeCluster } from './kube-cluster.js';
+export type { KubeClusterOptions, RequestStream, RequestStreamOptions, RigKubeCluster } from './kube-cluster.js';
 export type { RigKubeNode } from './kube-node.js';
-export { BGP_POOL, installBerth, LAYER2_POOL } from './berth-install.js';
+export { BGP_POOL, installBerth, LAYER2_POOL, uninstallBerth, upgradeBerth } from './berth-install.js';
+export {
+  echoService,
+  eventually,
+  layer2Owner,
+  routerHopsBecome,
+  serviceAddress,
+  startEchoService,
+  stopLayer2Owner,
+  streamsDuring,
+} from './berth-traffic.js';
+export type { EchoServiceOptions, NodeLoss, StreamsDuring } from './berth-traffic.js';
 export type { InstallOptions, RigBerthInstall } from './berth-install.js';
 export { BERTH_NAMESPACE, installBerthApi, registerNode, watcherKubeconfig } from './cluster.js';
 export type { Kubectl, NodeAddresses } from './cluster.js';

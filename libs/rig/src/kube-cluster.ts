@@ -58,13 +58,20 @@ export interface RigKubeCluster {
   /** One HTTP GET from the client host with curl: the body, or a rejection saying why. */
   curl(url: string, timeoutMs?: number): Promise<string>;
   /**
-   * A steady stream of GETs from the client host, one every `intervalMs` for `durationMs`, each on
-   * a new connection with a 500 ms timeout: how many were sent and failed, the longest time
-   * without an answer, and the answers by body (the pod names).
+   * A steady stream of GETs from the client host, one every `intervalMs` (20) for `durationMs` or
+   * until `signal` aborts, each on a new connection with a 500 ms timeout: how many were sent and
+   * failed, the longest time without an answer, and the answers by body (the pod names).
    */
-  requestStream(url: string, durationMs: number, intervalMs?: number): Promise<RequestStream>;
+  requestStream(url: string, options: RequestStreamOptions): Promise<RequestStream>;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface RequestStreamOptions {
+  readonly durationMs: number;
+  readonly intervalMs?: number;
+  /** Ends the stream early; the requests in flight still count. */
+  readonly signal?: AbortSignal;
 }
 
 /** What a request stream saw. */
@@ -180,23 +187,21 @@ export async function startKubeCluster(options: KubeClusterOptions = {}): Promis
           url,
         );
       },
-      async requestStream(url, durationMs, intervalMs = 20) {
-        const { stdout } = await run(
+      async requestStream(url, { durationMs, intervalMs = 20, signal }) {
+        // `ip netns exec` execs the script, so the child is the script and SIGTERM reaches it.
+        const child = run(
           requireTool('ip'),
-          [
-            'netns',
-            'exec',
-            client.netns,
-            process.execPath,
-            streamScript,
-            url,
-            String(durationMs),
-            String(intervalMs),
-            '500',
-          ],
+          ['netns', 'exec', client.netns, process.execPath, streamScript, url, `${durationMs}`, `${intervalMs}`, '500'],
           { timeout: durationMs + 30_000 },
         );
-        return JSON.parse(stdout) as RequestStream;
+        const stop = () => child.child.kill('SIGTERM');
+        if (signal?.aborted === true) stop();
+        signal?.addEventListener('abort', stop, { once: true });
+        try {
+          return JSON.parse((await child).stdout) as RequestStream;
+        } finally {
+          signal?.removeEventListener('abort', stop);
+        }
       },
       stop,
       [Symbol.asyncDispose]: stop,

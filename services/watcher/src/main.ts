@@ -1,8 +1,7 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { Buckets, connectBus } from '@berth/bus';
 import { runService } from '@berth/runtime';
 import { watcherConfig } from './config.js';
-import { HttpKubeApi } from './kube/api.js';
+import { kubeApiFor } from './kube/api.js';
 import { LeaderElector } from './kube/leader.js';
 import { ClusterState } from './publish/cluster-state.js';
 import { openOutboxes } from './publish/outboxes.js';
@@ -18,10 +17,7 @@ await runService({
     if (config.renewDeadlineMs >= config.leaseDurationMs) {
       throw new Error('BERTH_LEASE_RENEW_DEADLINE_MS must be shorter than BERTH_LEASE_DURATION_MS');
     }
-    const kc = new KubeConfig();
-    if (config.kubeconfig === undefined) kc.loadFromCluster();
-    else kc.loadFromFile(config.kubeconfig);
-    const api = new HttpKubeApi(kc);
+    const api = kubeApiFor(config.kubeconfig);
     const bus = await connectBus(config, { name: `watcher-${config.identity}`, logger, readiness, registry });
 
     // Every replica follows the cluster; only the leader writes (outboxes and status wait for it).

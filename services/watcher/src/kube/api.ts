@@ -1,4 +1,4 @@
-import { RequestContext, Watch, type HttpMethod, type KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, RequestContext, Watch, type HttpMethod } from '@kubernetes/client-node';
 import { fetch } from 'undici';
 
 /** A Kubernetes API error with the server's status code and reason. */
@@ -57,6 +57,7 @@ export interface KubeApi {
   /** Server-side apply as `fieldManager`, taking over the fields it sets (force). */
   apply<T>(path: string, body: unknown, fieldManager: string): Promise<T>;
   replace<T>(path: string, body: unknown): Promise<T>;
+  delete(path: string): Promise<void>;
 }
 
 interface Status {
@@ -64,6 +65,14 @@ interface Status {
   code?: number;
   reason?: string;
   message?: string;
+}
+
+/** The API server of a kubeconfig file, or of the pod's service account when there is none. */
+export function kubeApiFor(kubeconfig: string | undefined): HttpKubeApi {
+  const kc = new KubeConfig();
+  if (kubeconfig === undefined) kc.loadFromCluster();
+  else kc.loadFromFile(kubeconfig);
+  return new HttpKubeApi(kc);
 }
 
 /** KubeApi over the client library's authentication (kubeconfig or in-cluster) and undici. */
@@ -146,6 +155,10 @@ export class HttpKubeApi implements KubeApi {
 
   replace<T>(path: string, body: unknown): Promise<T> {
     return this.request<T>('PUT', path, body, 'application/json');
+  }
+
+  async delete(path: string): Promise<void> {
+    await this.request<unknown>('DELETE', path);
   }
 
   private async request<T>(method: HttpMethod, path: string, body?: unknown, contentType?: string): Promise<T> {

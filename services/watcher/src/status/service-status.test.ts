@@ -3,7 +3,13 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { AllocationSnapshot } from '@berth/contracts';
 import type { ServiceObject } from '../snapshots/objects.js';
-import { ADDRESS_CONDITION, CLEANUP_FINALIZER, decideFinalizers, decideStatus } from './service-status.js';
+import {
+  ADDRESS_CONDITION,
+  CLEANUP_FINALIZER,
+  decideFinalizers,
+  decideRelease,
+  decideStatus,
+} from './service-status.js';
 
 const now = new Date('2026-11-22T03:00:00.123Z');
 const svc = (extra: Partial<ServiceObject['metadata']> = {}, status: ServiceObject['status'] = {}): ServiceObject => ({
@@ -160,4 +166,28 @@ describe('service status - the cleanup finalizer', () => {
   for (const { desc, service, ours, allocation, want } of cases) {
     it(desc, () => assert.deepEqual(decideFinalizers(service, ours, allocation), want));
   }
+});
+
+describe('service status - releasing when Berth is uninstalled', () => {
+  const condition = {
+    type: ADDRESS_CONDITION,
+    status: 'True' as const,
+    reason: 'Assigned',
+    message: '203.0.113.10 from pool public',
+    lastTransitionTime: '2026-11-22T03:00:00Z',
+  };
+  it('takes back the status and the finalizer of a Service of ours', () => {
+    const service = svc({ finalizers: ['other', CLEANUP_FINALIZER] }, { conditions: [condition] });
+    assert.deepEqual(decideRelease(service, true), { finalizers: ['other'] });
+  });
+  it('takes back the status of a Service of ours that holds no finalizer', () => {
+    assert.deepEqual(decideRelease(svc(), true), {});
+  });
+  it('takes back the status and finalizer of a Service whose class changed but still shows Berth’s condition', () => {
+    const service = svc({ finalizers: [CLEANUP_FINALIZER] }, { conditions: [condition] });
+    assert.deepEqual(decideRelease(service, false), { finalizers: [] });
+  });
+  it('leaves alone a Service that was never Berth’s, even with the generic finalizer', () => {
+    assert.equal(decideRelease(svc({ finalizers: [CLEANUP_FINALIZER] }), false), undefined);
+  });
 });

@@ -72,6 +72,23 @@ export function decideStatus(
   };
 }
 
+/** What releasing a Service takes back (Berth uninstalled): its status fields, and the finalizer when present. */
+export interface ReleaseDecision {
+  finalizers?: string[];
+}
+
+/**
+ * Whether a Service carries anything of Berth's once Berth is gone: every Service of Berth's
+ * class, and any other that still has Berth's condition (its class changed). Its finalizer goes
+ * too, as nothing is left to release the address.
+ */
+export function decideRelease(service: ServiceObject, ours: boolean): ReleaseDecision | undefined {
+  const marked = service.status?.conditions?.some((c) => c.type === ADDRESS_CONDITION) === true;
+  if (!ours && !marked) return undefined;
+  const finalizers = decideFinalizers(service, false, undefined);
+  return finalizers === undefined ? {} : { finalizers };
+}
+
 /** The finalizer list to write, or undefined when it is already right. */
 export function decideFinalizers(
   service: ServiceObject,

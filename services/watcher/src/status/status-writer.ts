@@ -6,7 +6,8 @@ import { KeyedWorker } from '@berth/runtime';
 import type { ServiceEntry } from '../publish/cluster-state.js';
 import { decideFinalizers, decideStatus, type ServiceEvent, type StatusWrite } from './service-status.js';
 
-const FIELD_MANAGER = 'berth-watcher';
+/** The field manager of everything the watcher applies. */
+export const FIELD_MANAGER = 'berth-watcher';
 const RETRY_MS = 1000;
 
 /**
