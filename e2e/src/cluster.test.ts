@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import {
   BGP_POOL,
+  BGP_POOL6,
   eventually,
+  httpUrl,
   installBerth,
   layer2Owner,
   requireTool,
   routerHopsBecome,
-  serviceAddress,
+  serviceAddresses,
   startEchoService,
   startKubeCluster,
   stopLayer2Owner,
@@ -34,13 +36,26 @@ interface PodList {
 /** The node the bundled NATS and Redis run on: the tests stop only other nodes (the bus is a single server). */
 const BUS_NODE = 'node3';
 /** The test workloads: a BGP Service and a layer-2 one, their pods never on the bus's node. */
-const WEB: EchoServiceOptions = { name: 'web', replicas: 2, avoidNodes: [BUS_NODE] };
+const WEB: EchoServiceOptions = {
+  name: 'web',
+  replicas: 2,
+  avoidNodes: [BUS_NODE],
+  ipFamilyPolicy: 'RequireDualStack',
+};
 const LAN: EchoServiceOptions = {
   name: 'lan',
   replicas: 2,
   avoidNodes: [BUS_NODE],
   annotations: { 'berth.dev/pool': 'lan' },
   externalTrafficPolicy: 'Local',
+  ipFamilyPolicy: 'RequireDualStack',
+};
+/** A dual-stack Service's addresses: [IPv4, IPv6]. */
+const byFamily = (addresses: readonly string[]) => {
+  const ipv4 = addresses.find((a) => !a.includes(':'));
+  const ipv6 = addresses.find((a) => a.includes(':'));
+  assert.ok(ipv4 !== undefined && ipv6 !== undefined, `one address of each family: ${addresses.join(', ')}`);
+  return [ipv4, ipv6] as const;
 };
 
 /** What the tests of both topologies ask of one cluster with Berth installed. */
@@ -61,12 +76,33 @@ function clusterHelpers(get: () => RigKubeCluster) {
   /** `count` requests from the client to `vip`: the pod names that answered. */
   const answers = async (vip: string, count: number) => {
     const names: string[] = [];
-    for (let i = 0; i < count; i++) names.push((await get().curl(`http://${vip}/`)).trim());
+    for (let i = 0; i < count; i++) names.push((await get().curl(httpUrl(vip))).trim());
     return names;
   };
+  /** A dual-stack Service's addresses, [IPv4, IPv6], once it has both. */
+  const addresses = async (name: string) => byFamily(await serviceAddresses(get(), name, { count: 2 }));
   const podNames = async (app: string) =>
     new Set((await pods('default', `app=${app}`)).items.map((p) => p.metadata.name));
-  return { kubectl, pods, readyOn, answers, podNames };
+  return { kubectl, pods, readyOn, answers, addresses, podNames };
+}
+
+/** Before the tests of a describe block, a cluster with Berth installed in `topology`; after them, stopped. */
+function clusterWithBerth(
+  topology: 'central' | 'per-node',
+  started: (cluster: RigKubeCluster, berth: RigBerthInstall) => void,
+): void {
+  let cluster: RigKubeCluster | undefined;
+  // Building images from a cold layer cache takes minutes; from a warm one, seconds.
+  before(
+    async () => {
+      cluster = await startKubeCluster();
+      started(cluster, await installBerth(cluster, { topology, busNode: BUS_NODE }));
+    },
+    { timeout: 1_200_000 },
+  );
+  after(async () => {
+    await cluster?.stop();
+  });
 }
 
 /** Says what a stream saw, in the test's output. */
@@ -77,18 +113,10 @@ function report(t: TestContext, what: string, stream: RequestStream): void {
 describe('Berth on a cluster of real kubelets, installed with its Helm chart (central topology)', () => {
   let cluster: RigKubeCluster;
   let berth: RigBerthInstall;
-  const { kubectl, pods, readyOn, answers, podNames } = clusterHelpers(() => cluster);
-
-  // Building images from a cold layer cache takes minutes; from a warm one, seconds.
-  before(
-    async () => {
-      cluster = await startKubeCluster();
-      berth = await installBerth(cluster, { topology: 'central', busNode: BUS_NODE });
-    },
-    { timeout: 1_200_000 },
-  );
-  after(async () => {
-    await cluster.stop();
+  const { kubectl, pods, readyOn, answers, addresses, podNames } = clusterHelpers(() => cluster);
+  clusterWithBerth('central', (c, b) => {
+    cluster = c;
+    berth = b;
   });
 
   it('every Berth pod is Ready under the chart’s security contexts, with the bundled NATS and Redis', async () => {
@@ -123,22 +151,34 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
       watcher: 2,
     });
     const pools = await kubectl('get', 'ippools');
-    assert.match(pools, /^default\s+bgp\s+\["203\.0\.113\.0\/24"\]/m);
+    assert.match(pools, /^default\s+bgp\s+\["203\.0\.113\.0\/24","2001:db8:cafe::\/120"\]/m);
     assert.match(pools, /^lan\s+layer2\s/m);
   });
 
-  it('a LoadBalancer Service is answered through the router by its pods, every node a next hop (ETP Cluster)', async () => {
-    const vip = await startEchoService(cluster, WEB);
-    assert.ok(vip.startsWith(BGP_POOL.split('.0/')[0] ?? '-'), `${vip} is from ${BGP_POOL}`);
+  it('a dual-stack Service is answered through the router by its pods over IPv4 and IPv6, every node a next hop (ETP Cluster)', async () => {
+    await startEchoService(cluster, WEB);
+    const [ipv4, ipv6] = await addresses('web');
+    assert.ok(ipv4.startsWith('203.0.113.'), `${ipv4} is from ${BGP_POOL}`);
+    assert.ok(ipv6.startsWith('2001:db8:cafe::'), `${ipv6} is from ${BGP_POOL6}`);
     await routerHopsBecome(
       cluster,
-      vip,
+      ipv4,
       cluster.nodes.map((n) => n.host.ipv4),
     );
-    const names = await answers(vip, 30);
+    await routerHopsBecome(
+      cluster,
+      ipv6,
+      cluster.nodes.map((n) => n.host.ipv6),
+    );
     const web = await podNames('web');
-    for (const name of names) assert.ok(web.has(name), `${name} is a pod of the Deployment`);
-    assert.ok(new Set(names).size >= 2, `requests reached more than one pod: ${[...new Set(names)].join(', ')}`);
+    for (const vip of [ipv4, ipv6]) {
+      const names = await answers(vip, 30);
+      for (const name of names) assert.ok(web.has(name), `${name} (through ${vip}) is a pod of the Deployment`);
+      assert.ok(
+        new Set(names).size >= 2,
+        `requests to ${vip} reached more than one pod: ${[...new Set(names)].join(', ')}`,
+      );
+    }
     const condition = await kubectl(
       'get',
       'service',
@@ -159,7 +199,7 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
       '-p',
       JSON.stringify({ spec: { externalTrafficPolicy: 'Local' } }),
     );
-    const vip = await serviceAddress(cluster, 'web');
+    const [vip] = await addresses('web');
     const one = await eventually('one ready pod', async () => {
       const nodes = await readyOn('web');
       return (await pods('default', 'app=web')).items.length === 1 && nodes.size === 1 ? nodes : undefined;
@@ -178,13 +218,21 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
   });
 
   it('helm upgrade to a new image tag rolls every component while a BGP and a layer-2 VIP keep answering', async (t) => {
-    const lanVip = await startEchoService(cluster, LAN);
+    await startEchoService(cluster, LAN);
+    const [lanVip, lanVip6] = await addresses('lan');
     assert.match(lanVip, /^192\.0\.2\.2[01]\d$/, 'the layer-2 VIP is from the lan pool');
-    const bgpVip = await serviceAddress(cluster, 'web');
-    await eventually('the layer-2 VIP answers', async () => (await cluster.curl(`http://${lanVip}/`)).trim());
+    assert.match(lanVip6, /^2001:db8::2[01][0-9a-f]?$/, 'the layer-2 IPv6 VIP is from the lan pool');
+    const [bgpVip] = await addresses('web');
+    const lan = await podNames('lan');
+    for (const vip of [lanVip, lanVip6]) {
+      const answer = await eventually(`the layer-2 VIP ${vip} answers`, async () =>
+        (await cluster.curl(httpUrl(vip))).trim(),
+      );
+      assert.ok(lan.has(answer), `${answer} (through ${vip}) is a pod of the lan Deployment`);
+    }
     const before = new Map((await pods(berth.namespace)).items.map((p) => [p.metadata.name, p]));
 
-    const { streams, result, seconds } = await streamsDuring(cluster, [`http://${lanVip}/`, `http://${bgpVip}/`], () =>
+    const { streams, result, seconds } = await streamsDuring(cluster, [httpUrl(lanVip), httpUrl(bgpVip)], () =>
       upgradeBerth(cluster, berth, 'upgrade-test'),
     );
     berth = result;
@@ -212,8 +260,8 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
       assert.ok(bus.length === 1 && before.has(bus[0]?.metadata.name ?? ''), `${server} was not restarted`);
     }
     // Services keep their addresses through an upgrade.
-    assert.equal(await serviceAddress(cluster, 'lan'), lanVip);
-    assert.equal(await serviceAddress(cluster, 'web'), bgpVip);
+    assert.deepEqual(await addresses('lan'), [lanVip, lanVip6]);
+    assert.equal((await addresses('web'))[0], bgpVip);
     for (const [what, stream] of [
       ['layer 2', layer2],
       ['BGP', bgp],
@@ -228,8 +276,8 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
   });
 
   it('a node stops: its layer-2 VIP moves to another node, its BGP next hop leaves, requests resume', async (t) => {
-    const lanVip = await serviceAddress(cluster, 'lan');
-    const bgpVip = await serviceAddress(cluster, 'web');
+    const [lanVip] = await addresses('lan');
+    const [bgpVip] = await addresses('web');
     const lan = await podNames('lan');
     const owner = await layer2Owner(cluster, lanVip);
     const survivor = cluster.nodes.find((n) => n.name !== owner.name && n.name !== BUS_NODE);
@@ -250,7 +298,7 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
       );
       assert.ok(stream.longestGapMs < 10_000, `${what}: requests resumed (longest gap ${stream.longestGapMs} ms)`);
     }
-    const answer = (await cluster.curl(`http://${lanVip}/`)).trim();
+    const answer = (await cluster.curl(httpUrl(lanVip))).trim();
     assert.ok(lan.has(answer), `${answer} (on ${survivor.name}) answers the layer-2 VIP`);
   });
 });
@@ -258,23 +306,17 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
 describe('Berth on a cluster of real kubelets, installed with its Helm chart (per-node topology)', () => {
   let cluster: RigKubeCluster;
   let berth: RigBerthInstall;
-  const { kubectl, pods, readyOn, answers, podNames } = clusterHelpers(() => cluster);
-
-  before(
-    async () => {
-      cluster = await startKubeCluster();
-      berth = await installBerth(cluster, { topology: 'per-node', busNode: BUS_NODE });
-    },
-    { timeout: 1_200_000 },
-  );
-  after(async () => {
-    await cluster.stop();
+  const { kubectl, pods, readyOn, answers, addresses, podNames } = clusterHelpers(() => cluster);
+  clusterWithBerth('per-node', (c, b) => {
+    cluster = c;
+    berth = b;
   });
 
   it('each node’s own speaker announces itself: ETP Local follows the ready pods, ETP Cluster takes every node', async () => {
     const speakers = await pods(berth.namespace, 'app.kubernetes.io/component=route-publisher');
     assert.equal(speakers.items.length, cluster.nodes.length, 'a speaker on every node');
-    const vip = await startEchoService(cluster, { ...WEB, externalTrafficPolicy: 'Local' });
+    await startEchoService(cluster, { ...WEB, externalTrafficPolicy: 'Local' });
+    const [vip] = await addresses('web');
     const withPods = await eventually('two pods ready on two nodes', async () => {
       const nodes = await readyOn('web');
       return nodes.size === 2 ? nodes : undefined;
@@ -293,8 +335,9 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (pe
   });
 
   it('helm uninstall withdraws every route and ARP answer, then releases the Services; nothing of Berth is left', async () => {
-    const lanVip = await startEchoService(cluster, LAN);
-    const bgpVip = await serviceAddress(cluster, 'web');
+    await startEchoService(cluster, LAN);
+    const [lanVip] = await addresses('lan');
+    const [bgpVip] = await addresses('web');
     const arping = () =>
       cluster.lab.exec(cluster.client.netns, requireTool('arping'), '-c', '2', '-w', '3', '-I', 'eth0', lanVip).then(
         () => true,

@@ -7,9 +7,11 @@ import { routerBirdConfig, type RigBird } from './lab.js';
 /** The lab router's AS and the cluster's, as the README's examples have them. */
 const ROUTER_ASN = 65000;
 const CLUSTER_ASN = 64512;
-/** The pools the rig gives Berth: BGP from a documentation prefix, layer 2 on the lab's LAN. */
+/** The pools the rig gives Berth, dual-stack: BGP from documentation prefixes, layer 2 on the lab's LAN. */
 export const BGP_POOL = '203.0.113.0/24';
+export const BGP_POOL6 = '2001:db8:cafe::/120';
 export const LAYER2_POOL = '192.0.2.200-192.0.2.219';
+export const LAYER2_POOL6 = '2001:db8::200-2001:db8::219';
 
 export interface InstallOptions {
   readonly topology?: 'central' | 'per-node';
@@ -36,12 +38,14 @@ export interface RigBerthInstall {
 
 /**
  * BIRD on the lab's router, accepting a session from any node (the speakers' addresses are their
- * nodes'), every path it is sent (ADD-PATH) into its kernel as ECMP routes.
+ * nodes'), every path it is sent (ADD-PATH) into its kernel as ECMP routes. IPv6 VIPs come over
+ * the same IPv4 sessions (multiprotocol BGP), with the nodes' IPv6 addresses as next hops.
  */
 function birdConfig(): string {
   return routerBirdConfig(`protocol bgp nodes4 {
   local 192.0.2.254 as ${ROUTER_ASN}; neighbor range 192.0.2.0/24 as ${CLUSTER_ASN}; dynamic name "node4_";
   ipv4 { import all; export none; add paths rx; };
+  ipv6 { import all; export none; add paths rx; };
 }`);
 }
 
@@ -117,13 +121,18 @@ export async function installBerth(cluster: RigKubeCluster, options: InstallOpti
       apiVersion: 'berth.dev/v1alpha1',
       kind: 'IPPool',
       metadata: { name: 'default' },
-      spec: { addresses: [BGP_POOL], mode: 'bgp' },
+      spec: { addresses: [BGP_POOL, BGP_POOL6], mode: 'bgp' },
     },
     {
       apiVersion: 'berth.dev/v1alpha1',
       kind: 'IPPool',
       metadata: { name: 'lan' },
-      spec: { addresses: [LAYER2_POOL], mode: 'layer2', autoAssign: false, layer2: { interfaces: ['eth0'] } },
+      spec: {
+        addresses: [LAYER2_POOL, LAYER2_POOL6],
+        mode: 'layer2',
+        autoAssign: false,
+        layer2: { interfaces: ['eth0'] },
+      },
     },
   ];
   await cluster.kube.kubectl(['apply', '-f', '-'], {

@@ -27,6 +27,8 @@ export interface EchoServiceOptions {
   readonly annotations?: Readonly<Record<string, string>>;
   /** @default 'Cluster' */
   readonly externalTrafficPolicy?: 'Cluster' | 'Local';
+  /** @default 'SingleStack' (IPv4) */
+  readonly ipFamilyPolicy?: 'SingleStack' | 'PreferDualStack' | 'RequireDualStack';
 }
 
 /**
@@ -34,7 +36,7 @@ export interface EchoServiceOptions {
  * most, so that each scale step lands on a node that had none, behind a Berth LoadBalancer
  * Service of the same name in `default`.
  */
-export function echoService(image: string, options: EchoServiceOptions): unknown {
+function echoService(image: string, options: EchoServiceOptions): unknown {
   const { name, replicas } = options;
   const labels = { app: name };
   const avoid = options.avoidNodes ?? [];
@@ -94,6 +96,9 @@ export function echoService(image: string, options: EchoServiceOptions): unknown
           type: 'LoadBalancer',
           loadBalancerClass: 'berth.dev/lb',
           externalTrafficPolicy: options.externalTrafficPolicy ?? 'Cluster',
+          ...(options.ipFamilyPolicy === undefined || options.ipFamilyPolicy === 'SingleStack'
+            ? {}
+            : { ipFamilyPolicy: options.ipFamilyPolicy, ipFamilies: ['IPv4', 'IPv6'] }),
           selector: labels,
           ports: [{ name: 'http', port: 80, targetPort: 8080 }],
         },
@@ -111,9 +116,13 @@ export async function startEchoService(cluster: RigKubeCluster, options: EchoSer
   return serviceAddress(cluster, options.name);
 }
 
-/** The first address in a Service's status, once there is one. */
-export function serviceAddress(cluster: RigKubeCluster, name: string, namespace = 'default'): Promise<string> {
-  return eventually(`${namespace}/${name} gets an address`, async () => {
+/** The addresses in a Service's status once it has `count` of them (one of each family, for two). */
+export function serviceAddresses(
+  cluster: RigKubeCluster,
+  name: string,
+  { count = 1, namespace = 'default' } = {},
+): Promise<string[]> {
+  return eventually(`${namespace}/${name} gets ${count} address(es)`, async () => {
     const ingress = await cluster.kube.kubectl([
       'get',
       'service',
@@ -121,11 +130,21 @@ export function serviceAddress(cluster: RigKubeCluster, name: string, namespace 
       '-n',
       namespace,
       '-o',
-      'jsonpath={.status.loadBalancer.ingress[0].ip}',
+      'jsonpath={.status.loadBalancer.ingress[*].ip}',
     ]);
-    return ingress === '' ? undefined : ingress;
+    const addresses = ingress.split(' ').filter((a) => a !== '');
+    return addresses.length >= count ? addresses : undefined;
   });
 }
+
+/** The first address in a Service's status, once there is one. */
+export async function serviceAddress(cluster: RigKubeCluster, name: string, namespace = 'default'): Promise<string> {
+  const [first = ''] = await serviceAddresses(cluster, name, { namespace });
+  return first;
+}
+
+/** An HTTP URL of `address`, an IPv6 one in brackets. */
+export const httpUrl = (address: string) => (address.includes(':') ? `http://[${address}]/` : `http://${address}/`);
 
 /** The router's next hops for `vip` once they are exactly `expected` (node addresses). */
 export function routerHopsBecome(cluster: RigKubeCluster, vip: string, expected: readonly string[]): Promise<string[]> {
@@ -139,7 +158,7 @@ export function routerHopsBecome(cluster: RigKubeCluster, vip: string, expected:
 /** The node whose eth0 the client's ARP entry for a layer-2 `vip` points at, after a request to it. */
 export function layer2Owner(cluster: RigKubeCluster, vip: string): Promise<RigKubeNode> {
   return eventually(`the owner of ${vip}`, async () => {
-    await cluster.curl(`http://${vip}/`).catch(() => undefined);
+    await cluster.curl(httpUrl(vip)).catch(() => undefined);
     const neighbours = JSON.parse(await cluster.lab.exec(cluster.client.netns, 'ip', '-j', 'neigh', 'show', vip)) as {
       lladdr?: string;
     }[];
@@ -206,7 +225,7 @@ export async function stopLayer2Owner(
   const stopped = await layer2Owner(cluster, layer2Vip);
   const { streams } = await streamsDuring(
     cluster,
-    [`http://${layer2Vip}/`, `http://${bgpVip}/`],
+    [httpUrl(layer2Vip), httpUrl(bgpVip)],
     async () => {
       await stopped.kill();
       await eventually(`the router's route to ${bgpVip} leaves ${stopped.name}`, async () => {

@@ -164,6 +164,7 @@ async function cluster(args: string[]): Promise<void> {
           `  ${kubectl} apply -f deploy/examples/service.yaml   # a LoadBalancer Service of Berth's for app=web`,
           `  ${kubectl} get service web   # EXTERNAL-IP is its VIP, from 203.0.113.0/24`,
           `  ip netns exec ${kube.client.netns} curl http://VIP/   # from the client, through the router`,
+          `  (dual-stack: add ipFamilyPolicy: PreferDualStack to the Service; then curl -g 'http://[IPv6 VIP]/')`,
           `  ip netns exec ${kube.lab.router.netns} ip route   # the router's ECMP routes to the VIP`,
         ]),
     'Ctrl-C stops everything.',

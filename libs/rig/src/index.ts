@@ -14,13 +14,22 @@ export type { ControlPlaneOptions, RigClusterControlPlane, RigControlPlane } fro
 export { startKubeCluster } from './kube-cluster.js';
 export type { KubeClusterOptions, RequestStream, RequestStreamOptions, RigKubeCluster } from './kube-cluster.js';
 export type { RigKubeNode } from './kube-node.js';
-export { BGP_POOL, installBerth, LAYER2_POOL, uninstallBerth, upgradeBerth } from './berth-install.js';
 export {
-  echoService,
+  BGP_POOL,
+  BGP_POOL6,
+  installBerth,
+  LAYER2_POOL,
+  LAYER2_POOL6,
+  uninstallBerth,
+  upgradeBerth,
+} from './berth-install.js';
+export {
   eventually,
+  httpUrl,
   layer2Owner,
   routerHopsBecome,
   serviceAddress,
+  serviceAddresses,
   startEchoService,
   stopLayer2Owner,
   streamsDuring,

@@ -24,9 +24,12 @@ import { requireTool } from './tools.js';
 
 const run = promisify(execFile);
 
-/** Every node's pods together, one /24 per node from 198.18.65.0 (198.18.0.0/15: test labs). */
-const CLUSTER_CIDR = '198.18.64.0/18';
-const podCidr = (index: number) => `198.18.${65 + index}.0/24`;
+/**
+ * Every node's pods together, dual-stack: one /24 per node from 198.18.65.0 (198.18.0.0/15: test
+ * labs) and one /64 per node from 2001:db8:64:1:: (documentation).
+ */
+const CLUSTER_CIDRS = ['198.18.64.0/18', '2001:db8:64::/48'] as const;
+const podCidrs = (index: number) => [`198.18.${65 + index}.0/24`, `2001:db8:64:${index + 1}::/64`] as const;
 /** The cluster DNS Service's address, in the Service range. */
 const CLUSTER_DNS = '198.51.100.10';
 
@@ -144,8 +147,8 @@ export async function startKubeCluster(options: KubeClusterOptions = {}): Promis
             startKubeNode({
               host: worker,
               dir,
-              podCidr: podCidr(i),
-              clusterCidr: CLUSTER_CIDR,
+              podCidrs: podCidrs(i),
+              clusterCidrs: CLUSTER_CIDRS,
               clusterDns: CLUSTER_DNS,
               ca: kube.ca,
               kubeletKubeconfig: kube.kubeconfigFor(`system:node:${worker.name}`),
@@ -182,6 +185,8 @@ export async function startKubeCluster(options: KubeClusterOptions = {}): Promis
           '--silent',
           '--show-error',
           '--fail',
+          // IPv6 literals in brackets, not URL globbing.
+          '--globoff',
           '--max-time',
           seconds,
           url,
@@ -270,15 +275,21 @@ async function prepareImages(tarball: string, berth: boolean): Promise<RigBaseIm
 }
 
 /**
- * Each node's pod range routed to it from the other nodes, the control plane and the router:
+ * Each node's pod ranges routed to it from the other nodes, the control plane and the router:
  * pods reach each other and the API server without NAT. Everything else goes to the router.
  */
 async function routePods(lab: RigLab, cp: LabHost, workers: readonly LabHost[]): Promise<void> {
-  const route = (netns: string, ...args: string[]) => lab.exec(netns, 'ip', 'route', 'add', ...args);
-  for (const netns of [cp.netns, ...workers.map((w) => w.netns)]) await route(netns, 'default', 'via', lab.router.ipv4);
+  const route = (netns: string, ...args: string[]) => lab.exec(netns, 'ip', ...args);
+  for (const netns of [cp.netns, ...workers.map((w) => w.netns)]) {
+    await route(netns, '-4', 'route', 'add', 'default', 'via', lab.router.ipv4);
+    await route(netns, '-6', 'route', 'add', 'default', 'via', lab.router.ipv6);
+  }
   for (const [i, worker] of workers.entries()) {
+    const [ipv4, ipv6] = podCidrs(i);
     for (const other of [lab.router, cp, ...workers]) {
-      if (other !== worker) await route(other.netns, podCidr(i), 'via', worker.ipv4);
+      if (other === worker) continue;
+      await route(other.netns, '-4', 'route', 'add', ipv4, 'via', worker.ipv4);
+      await route(other.netns, '-6', 'route', 'add', ipv6, 'via', worker.ipv6);
     }
   }
 }

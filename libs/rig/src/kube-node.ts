@@ -19,9 +19,9 @@ export interface KubeNodeSpec {
   readonly host: LabHost;
   /** The rig folder of the cluster: the node's folder goes in it. */
   readonly dir: string;
-  /** This node's pod addresses, e.g. 198.18.65.0/24, and every node's together. */
-  readonly podCidr: string;
-  readonly clusterCidr: string;
+  /** This node's pod ranges (IPv4, IPv6), e.g. 198.18.65.0/24, and every node's together. */
+  readonly podCidrs: readonly [string, string];
+  readonly clusterCidrs: readonly [string, string];
   /** The cluster's DNS Service address. */
   readonly clusterDns: string;
   readonly ca: KeyPair;
@@ -37,7 +37,7 @@ export interface KubeNodeSpec {
 export interface RigKubeNode {
   readonly name: string;
   readonly host: LabHost;
-  readonly podCidr: string;
+  readonly podCidrs: readonly [string, string];
   /** The last lines of one of the node's logs. */
   logTail(process: 'containerd' | 'kubelet' | 'kube-proxy', lines?: number): Promise<string>;
   /** `ctr` against this node's containerd, in the Kubernetes namespace. */
@@ -97,13 +97,13 @@ export async function startKubeNode(spec: KubeNodeSpec): Promise<RigKubeNode> {
 
   const socket = join(dir, 'containerd', 'containerd.sock');
   writeFileSync(join(dir, 'containerd.toml'), containerdConfig(dir, spec.sandboxImage));
-  writeFileSync(join(dir, 'cni', 'net.d', '10-rig.conflist'), JSON.stringify(cniConfig(dir, spec.podCidr)));
+  writeFileSync(join(dir, 'cni', 'net.d', '10-rig.conflist'), JSON.stringify(cniConfig(dir, spec.podCidrs)));
   const serving = await issueCertificate(
     dir,
     spec.ca,
     'kubelet',
     `/CN=system:node:${name}/O=system:nodes`,
-    `subjectAltName=IP:${host.ipv4},DNS:${name}\nextendedKeyUsage=serverAuth\n`,
+    `subjectAltName=IP:${host.ipv4},IP:${host.ipv6},DNS:${name}\nextendedKeyUsage=serverAuth\n`,
     7,
   );
   writeFileSync(join(dir, 'kubelet.kubeconfig'), spec.kubeletKubeconfig, { mode: 0o600 });
@@ -166,7 +166,8 @@ export async function startKubeNode(spec: KubeNodeSpec): Promise<RigKubeNode> {
           `--root-dir=${join(dir, 'kubelet')}`,
           `--cert-dir=${join(dir, 'kubelet', 'pki')}`,
           `--hostname-override=${name}`,
-          `--node-ip=${host.ipv4}`,
+          // Dual-stack: an InternalIP of each family, so that IPv6 VIPs get next hops too.
+          `--node-ip=${host.ipv4},${host.ipv6}`,
           '--v=1',
         ],
         { dir: spec.dir },
@@ -181,7 +182,7 @@ export async function startKubeNode(spec: KubeNodeSpec): Promise<RigKubeNode> {
     return {
       name,
       host,
-      podCidr: spec.podCidr,
+      podCidrs: spec.podCidrs,
       logTail: (process, lines) => tail(join(spec.dir, `${name}-${process}.log`), lines),
       ctr,
       kill,
@@ -245,8 +246,11 @@ state = "${c}/state"
 `;
 }
 
-/** A bridge on the node with its pod range, routed (not NATed): the lab routes each node's range to it. */
-function cniConfig(dir: string, podCidr: string): unknown {
+/**
+ * A bridge on the node with its pod ranges, IPv4 and IPv6, routed (not NATed): the lab routes each
+ * node's ranges to it.
+ */
+function cniConfig(dir: string, [ipv4, ipv6]: readonly [string, string]): unknown {
   return {
     cniVersion: '0.4.0',
     name: 'rig',
@@ -259,8 +263,8 @@ function cniConfig(dir: string, podCidr: string): unknown {
         hairpinMode: true,
         ipam: {
           type: 'host-local',
-          ranges: [[{ subnet: podCidr }]],
-          routes: [{ dst: '0.0.0.0/0' }],
+          ranges: [[{ subnet: ipv4 }], [{ subnet: ipv6 }]],
+          routes: [{ dst: '0.0.0.0/0' }, { dst: '::/0' }],
           dataDir: join(dir, 'cni', 'ipam'),
         },
       },
@@ -309,7 +313,7 @@ function proxyConfig(spec: KubeNodeSpec, dir: string): unknown {
     clientConnection: { kubeconfig: join(dir, 'kube-proxy.kubeconfig') },
     hostnameOverride: spec.host.name,
     mode: 'iptables',
-    clusterCIDR: spec.clusterCidr,
+    clusterCIDR: spec.clusterCidrs.join(','),
     // Zero: leave the conntrack sysctls alone, which are the whole machine's.
     conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
     metricsBindAddress: '127.0.0.1:10249',

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -71,7 +72,9 @@ export async function issueCertificate(
     ca.cert,
     '-CAkey',
     ca.key,
-    '-CAcreateserial',
+    // A random serial of its own: a shared serial file races when nodes are issued at once.
+    '-set_serial',
+    `0x${randomBytes(16).toString('hex')}`,
     '-days',
     String(days),
     '-extfile',
