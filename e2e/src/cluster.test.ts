@@ -218,61 +218,7 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
   });
 
   it('helm upgrade to a new image tag rolls every component while a BGP and a layer-2 VIP keep answering', async (t) => {
-    await startEchoService(cluster, LAN);
-    const [lanVip, lanVip6] = await addresses('lan');
-    assert.match(lanVip, /^192\.0\.2\.2[01]\d$/, 'the layer-2 VIP is from the lan pool');
-    assert.match(lanVip6, /^2001:db8::2[01][0-9a-f]?$/, 'the layer-2 IPv6 VIP is from the lan pool');
-    const [bgpVip] = await addresses('web');
-    const lan = await podNames('lan');
-    for (const vip of [lanVip, lanVip6]) {
-      const answer = await eventually(`the layer-2 VIP ${vip} answers`, async () =>
-        (await cluster.curl(httpUrl(vip))).trim(),
-      );
-      assert.ok(lan.has(answer), `${answer} (through ${vip}) is a pod of the lan Deployment`);
-    }
-    const before = new Map((await pods(berth.namespace)).items.map((p) => [p.metadata.name, p]));
-
-    const { streams, result, seconds } = await streamsDuring(cluster, [httpUrl(lanVip), httpUrl(bgpVip)], () =>
-      upgradeBerth(cluster, berth, 'upgrade-test'),
-    );
-    berth = result;
-    const [layer2, bgp] = streams as [RequestStream, RequestStream];
-    t.diagnostic(`helm upgrade until every workload rolled out: ${seconds.toFixed(1)} s`);
-    report(t, 'layer 2 during the upgrade', layer2);
-    report(t, 'BGP during the upgrade', bgp);
-
-    // Every Berth container runs the new tag, in a new pod, once the old pods have terminated; the
-    // bundled NATS and Redis were left alone.
-    const berthPods = await eventually('only upgraded Berth pods are left', async () => {
-      const now = (await pods(berth.namespace)).items.filter(
-        (p) => !['nats', 'redis'].includes(p.metadata.labels?.['app.kubernetes.io/component'] ?? ''),
-      );
-      return now.length === 6 + cluster.nodes.length && now.every((p) => !before.has(p.metadata.name))
-        ? now
-        : undefined;
-    });
-    for (const pod of berthPods) {
-      for (const container of pod.spec.containers)
-        assert.match(container.image, /:upgrade-test$/, `${pod.metadata.name}/${container.name}: ${container.image}`);
-    }
-    for (const server of ['nats', 'redis']) {
-      const bus = (await pods(berth.namespace, `app.kubernetes.io/component=${server}`)).items;
-      assert.ok(bus.length === 1 && before.has(bus[0]?.metadata.name ?? ''), `${server} was not restarted`);
-    }
-    // Services keep their addresses through an upgrade.
-    assert.deepEqual(await addresses('lan'), [lanVip, lanVip6]);
-    assert.equal((await addresses('web'))[0], bgpVip);
-    for (const [what, stream] of [
-      ['layer 2', layer2],
-      ['BGP', bgp],
-    ] as const) {
-      assert.ok(stream.sent > 1000, `${what}: the stream ran through the upgrade (${stream.sent} requests)`);
-      assert.ok(
-        stream.failed <= stream.sent / 100,
-        `${what}: at most 1% of requests failed (${stream.failed}/${stream.sent})`,
-      );
-      assert.ok(stream.longestGapMs < 2000, `${what}: never 2 s without an answer (${stream.longestGapMs} ms)`);
-    }
+    berth = await upgradeUnderStreams(t, cluster, berth);
   });
 
   it('a node stops: its layer-2 VIP moves to another node, its BGP next hop leaves, requests resume', async (t) => {
@@ -334,8 +280,11 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (pe
     assert.equal((await answers(vip, 10)).length, 10);
   });
 
+  it('helm upgrade to a new image tag rolls every node’s speaker and agent while a BGP and a layer-2 VIP keep answering', async (t) => {
+    berth = await upgradeUnderStreams(t, cluster, berth);
+  });
+
   it('helm uninstall withdraws every route and ARP answer, then releases the Services; nothing of Berth is left', async () => {
-    await startEchoService(cluster, LAN);
     const [lanVip] = await addresses('lan');
     const [bgpVip] = await addresses('web');
     const arping = () =>
@@ -393,3 +342,70 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (pe
     assert.equal(clusterWide, '', 'no ClusterRole or binding of Berth');
   });
 });
+
+/**
+ * The layer-2 Service (created here) and the BGP one answer, then `helm upgrade` to a new image
+ * tag while the client streams requests to both: every Berth pod is replaced by one of the new
+ * tag, the bus is left alone, the Services keep their addresses, and (nearly) no request fails.
+ */
+async function upgradeUnderStreams(
+  t: TestContext,
+  cluster: RigKubeCluster,
+  installed: RigBerthInstall,
+): Promise<RigBerthInstall> {
+  const { pods, addresses, podNames } = clusterHelpers(() => cluster);
+  await startEchoService(cluster, LAN);
+  const [lanVip, lanVip6] = await addresses('lan');
+  assert.match(lanVip, /^192\.0\.2\.2[01]\d$/, 'the layer-2 VIP is from the lan pool');
+  assert.match(lanVip6, /^2001:db8::2[01][0-9a-f]?$/, 'the layer-2 IPv6 VIP is from the lan pool');
+  const [bgpVip] = await addresses('web');
+  const lan = await podNames('lan');
+  for (const vip of [lanVip, lanVip6]) {
+    const answer = await eventually(`the layer-2 VIP ${vip} answers`, async () =>
+      (await cluster.curl(httpUrl(vip))).trim(),
+    );
+    assert.ok(lan.has(answer), `${answer} (through ${vip}) is a pod of the lan Deployment`);
+  }
+  const isBus = (p: PodList['items'][number]) =>
+    ['nats', 'redis'].includes(p.metadata.labels?.['app.kubernetes.io/component'] ?? '');
+  const before = new Map((await pods(installed.namespace)).items.map((p) => [p.metadata.name, p]));
+  const berthCount = [...before.values()].filter((p) => !isBus(p)).length;
+
+  const { streams, result, seconds } = await streamsDuring(cluster, [httpUrl(lanVip), httpUrl(bgpVip)], () =>
+    upgradeBerth(cluster, installed, 'upgrade-test'),
+  );
+  const [layer2, bgp] = streams as [RequestStream, RequestStream];
+  t.diagnostic(`helm upgrade until every workload rolled out: ${seconds.toFixed(1)} s`);
+  report(t, 'layer 2 during the upgrade', layer2);
+  report(t, 'BGP during the upgrade', bgp);
+
+  // Every Berth container runs the new tag, in a new pod, once the old pods have terminated; the
+  // bundled NATS and Redis were left alone.
+  const berthPods = await eventually('only upgraded Berth pods are left', async () => {
+    const now = (await pods(installed.namespace)).items.filter((p) => !isBus(p));
+    return now.length === berthCount && now.every((p) => !before.has(p.metadata.name)) ? now : undefined;
+  });
+  for (const pod of berthPods) {
+    for (const container of pod.spec.containers)
+      assert.match(container.image, /:upgrade-test$/, `${pod.metadata.name}/${container.name}: ${container.image}`);
+  }
+  for (const server of ['nats', 'redis']) {
+    const bus = (await pods(installed.namespace, `app.kubernetes.io/component=${server}`)).items;
+    assert.ok(bus.length === 1 && before.has(bus[0]?.metadata.name ?? ''), `${server} was not restarted`);
+  }
+  // Services keep their addresses through an upgrade.
+  assert.deepEqual(await addresses('lan'), [lanVip, lanVip6]);
+  assert.equal((await addresses('web'))[0], bgpVip);
+  for (const [what, stream] of [
+    ['layer 2', layer2],
+    ['BGP', bgp],
+  ] as const) {
+    assert.ok(stream.sent > 1000, `${what}: the stream ran through the upgrade (${stream.sent} requests)`);
+    assert.ok(
+      stream.failed <= stream.sent / 100,
+      `${what}: at most 1% of requests failed (${stream.failed}/${stream.sent})`,
+    );
+    assert.ok(stream.longestGapMs < 2000, `${what}: never 2 s without an answer (${stream.longestGapMs} ms)`);
+  }
+  return result;
+}

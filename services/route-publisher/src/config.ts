@@ -18,4 +18,6 @@ export const routePublisherConfig = {
   routerId: env.optionalString('BERTH_ROUTER_ID'),
   /** A node whose node-agent has not reported ready for this long serves no route. */
   nodeHealthTimeoutMs: env.integer('BERTH_NODE_HEALTH_TIMEOUT_MS', 100, 600_000, 1000),
+  /** Ready once every peer's session is established, or after this long at most. */
+  sessionsReadyTimeoutMs: env.integer('BERTH_SESSIONS_READY_TIMEOUT_MS', 0, 600_000, 30_000),
 } as const;

@@ -35,6 +35,7 @@ await runService({
       readiness,
       metrics: routePublisherMetrics(registry),
       healthTimeoutMs: config.nodeHealthTimeoutMs,
+      sessionsReadyTimeoutMs: config.sessionsReadyTimeoutMs,
       ...(config.routerId === undefined ? {} : { routerId: config.routerId }),
     });
     onConnection = (connected) => {

@@ -41,6 +41,12 @@ export interface PublisherOptions {
   readonly retryMs?: number;
   /** How often announced-prefix counts are refreshed from the speaker. */
   readonly statusEveryMs?: number;
+  /**
+   * A new speaker is ready once each of its peers' sessions has been established (so a rollout
+   * replaces a speaker only when its successor carries the routes), or after this long at most,
+   * so that a router that is down never holds back an install.
+   */
+  readonly sessionsReadyTimeoutMs: number;
 }
 
 /**
@@ -70,6 +76,8 @@ export class RoutePublisher {
    */
   #applied: string | undefined;
   readonly #sessions = new Map<string, PeerSessionSnapshot>();
+  /** Peers whose session has been established since this process started; undefined once ready. */
+  #established: Set<string> | undefined = new Set();
   #lastWarning = '';
 
   #dirty = true;
@@ -79,6 +87,7 @@ export class RoutePublisher {
   constructor(private readonly options: PublisherOptions) {
     options.readiness.notReady('inputs', 'reading the bus');
     options.readiness.notReady('speaker', 'connecting to the BGP speaker');
+    options.readiness.notReady('sessions', 'waiting for the BGP sessions to be established');
   }
 
   get speakerName(): string {
@@ -141,6 +150,16 @@ export class RoutePublisher {
     const stopped = () => signal.aborted;
     signal.addEventListener('abort', onAbort, { once: true });
     let peerWatch: AbortController | undefined;
+    const sessionsDeadline = setTimeout(() => {
+      const established = this.#established;
+      if (established === undefined) return;
+      const waiting = this.#peers.filter((p) => !established.has(p.name)).map((p) => p.name);
+      logger.warn(
+        { speaker: this.speakerName, peers: waiting, timeoutMs: this.options.sessionsReadyTimeoutMs },
+        'BGP sessions not established in time; ready anyway',
+      );
+      this.#sessionsReady();
+    }, this.options.sessionsReadyTimeoutMs).unref();
     try {
       while (!signal.aborted) {
         if (!this.#dirty) await new Promise<void>((resolve) => (this.#wake = resolve));
@@ -169,6 +188,7 @@ export class RoutePublisher {
     } finally {
       peerWatch?.abort();
       clearTimeout(this.#expiryTimer);
+      clearTimeout(sessionsDeadline);
       signal.removeEventListener('abort', onAbort);
     }
   }
@@ -179,11 +199,13 @@ export class RoutePublisher {
     const config = this.#config;
     if (config === undefined) {
       this.#warnOnce('no BGPConfig "default": announcing nothing until there is one');
+      this.#sessionsReady();
       return;
     }
     const global = this.#globalSettings(config);
     if (typeof global === 'string') {
       this.#warnOnce(global);
+      this.#sessionsReady();
       return;
     }
     const started = performance.now();
@@ -266,6 +288,7 @@ export class RoutePublisher {
     }
     const gone = this.#peers.filter((p) => !peers.some((q) => q.name === p.name));
     this.#peers = peers;
+    this.#checkSessions();
     for (const peer of gone) await this.#forgetSession(peer.name);
     if (add.length + replace.length + remove.length > 0) await this.#refreshStatus();
   }
@@ -350,6 +373,10 @@ export class RoutePublisher {
     const key = `${peer.name}/${this.speakerName}`;
     const before = this.#sessions.get(key);
     const prefixesAnnounced = status.state === 'Established' ? status.prefixesAnnounced : 0;
+    if (status.state === 'Established' && this.#established !== undefined) {
+      this.#established.add(peer.name);
+      this.#checkSessions();
+    }
     this.options.metrics.sessionUp.set({ peer: peer.name }, status.state === 'Established' ? 1 : 0);
     this.options.metrics.prefixesAnnounced.set({ peer: peer.name }, prefixesAnnounced);
     if (before?.state === status.state && before.prefixesAnnounced === prefixesAnnounced) return;
@@ -383,6 +410,17 @@ export class RoutePublisher {
     this.options.metrics.sessionUp.remove({ peer: name });
     this.options.metrics.prefixesAnnounced.remove({ peer: name });
     await this.options.sessions.delete(key);
+  }
+
+  /** Ready once every peer's session has been established (no peers: at once). */
+  #checkSessions(): void {
+    if (this.#peers.every((p) => this.#established?.has(p.name) !== false)) this.#sessionsReady();
+  }
+
+  #sessionsReady(): void {
+    if (this.#established === undefined) return;
+    this.#established = undefined;
+    this.options.readiness.ready('sessions');
   }
 
   #warnOnce(message: string): void {

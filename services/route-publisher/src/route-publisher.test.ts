@@ -237,4 +237,34 @@ describe('route-publisher against real NATS and gobgpd', () => {
       pool: 'public',
     });
   });
+
+  it('a new speaker is ready only once its BGP sessions are established, or after the timeout', async (t) => {
+    // A peer that never answers: the speaker waits for it, then gives up waiting and says which.
+    await world.peer('ghost', '192.0.2.99');
+    const second = await startGobgp();
+    const proc = startBerthProcess(ROUTE_PUBLISHER_MAIN, {
+      ...nats.env,
+      BERTH_GOBGP_TARGET: second.target,
+      BERTH_SPEAKER_NAME: 'central-1',
+      BERTH_HEALTH_PORT: '0',
+      BERTH_SESSIONS_READY_TIMEOUT_MS: '3000',
+    });
+    t.after(async () => {
+      proc.child.kill('SIGKILL');
+      await second.stop();
+      await world.peers.delete('ghost');
+    });
+    const { port } = (await proc.logged('health server listening')) as { port: number };
+    await proc.logged('BGP neighbor added');
+    const readyz = async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+      return { status: res.status, body: await res.text() };
+    };
+    const waiting = await readyz();
+    assert.equal(waiting.status, 503);
+    assert.match(waiting.body, /sessions: waiting for the BGP sessions to be established/);
+    const late = await proc.logged('BGP sessions not established in time; ready anyway');
+    assert.ok((late['peers'] as string[]).includes('ghost'), `the warning names the peer: ${JSON.stringify(late)}`);
+    await eventually('ready after the timeout', async () => (await readyz()).status, 200);
+  });
 });
