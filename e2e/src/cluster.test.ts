@@ -187,6 +187,14 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
       'jsonpath={.status.conditions[?(@.type=="berth.dev/AddressAssigned")].status}',
     );
     assert.equal(condition, 'True');
+    const finalizers = await kubectl('get', 'service', 'web', '-o', 'jsonpath={.metadata.finalizers}');
+    assert.match(finalizers, /service\.kubernetes\.io\/load-balancer-cleanup/);
+    const events = JSON.parse(
+      await kubectl('get', 'events', '-n', 'default', '--field-selector', 'involvedObject.name=web', '-o', 'json'),
+    ) as { items: { reason?: string; type?: string; message?: string }[] };
+    const assigned = events.items.find((e) => e.reason === 'AddressAssigned');
+    assert.ok(assigned?.type === 'Normal', `a Normal AddressAssigned Event: ${JSON.stringify(events.items)}`);
+    assert.ok(assigned.message?.includes(ipv4) === true && assigned.message.includes(ipv6), String(assigned.message));
   });
 
   it('externalTrafficPolicy Local: only nodes with a ready pod are next hops, and scaling out adds one', async () => {
