@@ -290,6 +290,18 @@ describe('helm chart deploy/helm/berth', { timeout: 170_000 }, () => {
     assert.match(stderr, /is valid/);
   });
 
+  it('the generated NATS password never begins with a digit, which nats-server would read as a number', async () => {
+    const passwords = [];
+    for (let i = 0; i < 20; i++) {
+      const secret = await renderChart({}, { showOnly: ['templates/nats/secret.yaml'] });
+      const encoded = /^\s+password: (\S+)$/m.exec(secret)?.[1];
+      assert.ok(encoded !== undefined, `a password in ${secret}`);
+      passwords.push(Buffer.from(encoded, 'base64').toString());
+    }
+    for (const password of passwords) assert.match(password, /^[A-Za-z][A-Za-z0-9]{31}$/);
+    assert.equal(new Set(passwords).size, passwords.length, 'each install gets its own');
+  });
+
   it('bad values fail at install with a message that names them', async () => {
     const refused = async (values: string[], message: RegExp) =>
       assert.rejects(renderChart(values), (error: Error) => {

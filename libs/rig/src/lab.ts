@@ -144,6 +144,9 @@ export async function startLab(hostNames: readonly string[], options: LabOptions
       '-qw',
       'net.ipv4.ip_forward=1',
       'net.ipv6.conf.all.forwarding=1',
+      // ECMP by ports too, as routers hash flows: a client's connections spread over the next hops.
+      'net.ipv4.fib_multipath_hash_policy=1',
+      'net.ipv6.fib_multipath_hash_policy=1',
     ]);
     /** A veth from the router's `bridge` to `device` of the host, with these addresses. */
     const attach = async (netns: string, veth: string, bridge: string, device: string, ipv4: string, ipv6: string) => {
