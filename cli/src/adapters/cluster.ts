@@ -1,5 +1,5 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { HttpKubeApi, KubeApiError } from '@berth/watcher/kube-api';
+import { HttpKubeApi, KubeApiError } from '@berth/kube';
 import type { ClusterCondition, ClusterEvent, ClusterService, ClusterView } from '../view/world.js';
 import type { KubeSource } from './kube-source.js';
 

@@ -1,7 +1,7 @@
 import { Buckets, connectBus } from '@berth/bus';
 import { runService } from '@berth/runtime';
 import { watcherConfig } from './config.js';
-import { kubeApiFor } from './kube/api.js';
+import { kubeApiFor } from '@berth/kube';
 import { LeaderElector } from './kube/leader.js';
 import { ClusterState } from './publish/cluster-state.js';
 import { openOutboxes } from './publish/outboxes.js';

@@ -1,5 +1,5 @@
 import type { Logger, Readiness } from '@berth/runtime';
-import type { KubeApi, KubeObject } from './kube/api.js';
+import type { KubeApi, KubeObject } from '@berth/kube';
 import { ListWatch } from './kube/list-watch.js';
 import type { ClusterState } from './publish/cluster-state.js';
 import type {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@berth/runtime';
-import { KubeApiError, type KubeApi } from './api.js';
+import { KubeApiError, type KubeApi } from '@berth/kube';
 import { microTime } from './micro-time.js';
 
 interface Lease {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLogger } from '@berth/runtime';
-import { KubeApiError, type KubeApi, type KubeObject, type ListPage, type WatchEventType } from './api.js';
+import { KubeApiError, type KubeApi, type KubeObject, type ListPage, type WatchEventType } from '@berth/kube';
 import { ListWatch } from './list-watch.js';
 
 const obj = (name: string, rv: string): KubeObject => ({ metadata: { name, uid: name, resourceVersion: rv } });

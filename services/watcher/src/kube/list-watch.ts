@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@berth/runtime';
-import { KubeApiError, type KubeApi, type KubeObject, type WatchEventType } from './api.js';
+import { KubeApiError, type KubeApi, type KubeObject, type WatchEventType } from '@berth/kube';
 
 /** What a list-watch tells its owner. Calls arrive one at a time, in the server's order. */
 export interface ListWatchHandlers<T> {

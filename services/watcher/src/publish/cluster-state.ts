@@ -12,7 +12,7 @@ import { objectKey } from '../kube/list-watch.js';
 import { bgpConfigSnapshot, bgpPeerSnapshot, poolSnapshot } from '../snapshots/berth-objects.js';
 import { endpointsSnapshot, sliceServiceKey } from '../snapshots/endpoints.js';
 import { namespaceSnapshot, nodeSnapshot } from '../snapshots/node.js';
-import type { KubeObject } from '../kube/api.js';
+import { CLEANUP_FINALIZER, type KubeObject } from '@berth/kube';
 import type {
   BGPConfigObject,
   BGPPeerObject,
@@ -23,7 +23,6 @@ import type {
   ServiceObject,
 } from '../snapshots/objects.js';
 import { serviceSnapshot, type ClassPolicy } from '../snapshots/service.js';
-import { CLEANUP_FINALIZER } from '../status/service-status.js';
 
 /** What the status writers are told as the cluster changes. */
 export interface ClusterNotifications {

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { NamespaceSnapshot, NodeSnapshot } from '@berth/contracts';
-import type { KubeObject } from '../kube/api.js';
+import type { KubeObject } from '@berth/kube';
 import type { NodeObject } from './objects.js';
 import { withRevision } from './revision.js';
 

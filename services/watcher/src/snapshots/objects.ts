@@ -1,4 +1,4 @@
-import type { KubeObject } from '../kube/api.js';
+import type { KubeObject } from '@berth/kube';
 
 // The fields of each Kubernetes object the watcher reads; everything else is ignored.
 

@@ -1,5 +1,5 @@
 import type { Logger } from '@berth/runtime';
-import type { KubeApi } from '../kube/api.js';
+import type { KubeApi } from '@berth/kube';
 import { KeyedWorker } from '@berth/runtime';
 
 const RETRY_MS = 1000;

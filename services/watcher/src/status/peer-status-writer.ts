@@ -1,6 +1,6 @@
 import type { PeerSessionSnapshot } from '@berth/contracts';
 import type { Logger } from '@berth/runtime';
-import type { KubeApi } from '../kube/api.js';
+import type { KubeApi } from '@berth/kube';
 import type { KeyedWorker } from '@berth/runtime';
 import type { BGPPeerObject } from '../snapshots/objects.js';
 import { applyCrdStatus, crdStatusWorker } from './crd-status.js';

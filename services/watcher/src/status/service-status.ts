@@ -1,10 +1,7 @@
 import type { AllocationSnapshot } from '@berth/contracts';
 import type { Condition, ServiceObject } from '../snapshots/objects.js';
 
-/** The Service condition Berth owns. */
-export const ADDRESS_CONDITION = 'berth.dev/AddressAssigned';
-/** Held on Berth's Services until their address is released (the Kubernetes convention). */
-export const CLEANUP_FINALIZER = 'service.kubernetes.io/load-balancer-cleanup';
+import { ADDRESS_CONDITION, CLEANUP_FINALIZER } from '@berth/kube';
 
 /** What Berth's fields of a Service's status should be: written with server-side apply. */
 export interface StatusWrite {

@@ -1,6 +1,6 @@
 import type { AllocationSnapshot } from '@berth/contracts';
 import type { Logger } from '@berth/runtime';
-import { KubeApiError, type KubeApi } from '../kube/api.js';
+import { KubeApiError, type KubeApi } from '@berth/kube';
 import { microTime } from '../kube/micro-time.js';
 import { KeyedWorker } from '@berth/runtime';
 import type { ServiceEntry } from '../publish/cluster-state.js';
