@@ -30,6 +30,7 @@ export default tseslint.config(
     files: [
       'libs/contracts/src/**/*.ts',
       'libs/ipnet/src/**/*.ts',
+      'libs/serving/src/**/*.ts',
       'services/ipam/src/allocate/**/*.ts',
       'services/watcher/src/snapshots/**/*.ts',
       'services/watcher/src/status/{service-status,pool-status,peer-status}.ts',

@@ -1,5 +1,6 @@
 import type { IpFamily } from '@berth/contracts';
-import type { Blocker, NodeBlocker } from './serving.js';
+import type { Blocker } from '@berth/serving';
+import type { NodeBlocker } from './serving.js';
 
 /** `a`, `a and b`, `a, b and c`; past `max` names, `a, b, c and 7 others`. */
 export function listNames(names: readonly string[], max = 4): string {

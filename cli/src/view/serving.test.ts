@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { familyOf } from '@berth/route-publisher/routes';
-import { bgpBlockers, layer2Blockers, prefixOf, serving, sharers } from './serving.js';
+import { familyOf, prefixOf } from '@berth/serving';
+import { bgpBlockers, layer2Blockers, serving, sharers } from './serving.js';
 import { emptyWorld, NOW, SETTINGS, worlds } from './test-worlds.js';
 
 describe('serving', () => {

@@ -1,6 +1,6 @@
 import type { IpFamily, PeerSessionSnapshot, RefusalReason, ServiceSnapshot } from '@berth/contracts';
-import { familyOf, type NextHop } from '@berth/route-publisher/routes';
-import { bgpBlockers, layer2Blockers, prefixOf, sharers, type NodeBlocker, type Serving } from './serving.js';
+import { familyOf, prefixOf, type NextHop } from '@berth/serving';
+import { bgpBlockers, layer2Blockers, sharers, type NodeBlocker, type Serving } from './serving.js';
 import type { BusWorld, ViewSettings } from './world.js';
 
 /** One BGPPeer as the speakers that would announce a VIP to it report their sessions. */

@@ -1,27 +1,18 @@
 import type {
-  AllocationSnapshot,
   BgpConfigSnapshot,
   BgpPeerSnapshot,
-  EndpointsSnapshot,
   NamespaceSnapshot,
   NodeHealthSnapshot,
-  NodeSnapshot,
   PeerSessionSnapshot,
-  PoolSnapshot,
-  ServiceSnapshot,
 } from '@berth/contracts';
+import type { ServingInputs } from '@berth/serving';
 
-/** Every snapshot bucket on the bus, read once, keyed as on the bus. */
-export interface BusWorld {
-  readonly services: ReadonlyMap<string, ServiceSnapshot>;
-  readonly endpoints: ReadonlyMap<string, EndpointsSnapshot>;
-  readonly nodes: ReadonlyMap<string, NodeSnapshot>;
+/** Every snapshot bucket on the bus, read once, keyed as on the bus: what the deciders read, and more. */
+export interface BusWorld extends ServingInputs {
   readonly namespaces: ReadonlyMap<string, NamespaceSnapshot>;
-  readonly pools: ReadonlyMap<string, PoolSnapshot>;
   readonly bgpPeers: ReadonlyMap<string, BgpPeerSnapshot>;
   /** The BGPConfig `default`, when there is one. */
   readonly bgpConfig: BgpConfigSnapshot | undefined;
-  readonly allocations: ReadonlyMap<string, AllocationSnapshot>;
   readonly nodeHealth: ReadonlyMap<string, NodeHealthSnapshot>;
   readonly peerSessions: ReadonlyMap<string, PeerSessionSnapshot>;
 }

@@ -1,10 +1,4 @@
-import type {
-  AllocationSnapshot,
-  EndpointsSnapshot,
-  NodeSnapshot,
-  PoolSnapshot,
-  ServiceSnapshot,
-} from '@berth/contracts';
+import type { ServingInputs } from '@berth/serving';
 import type { Bus } from './bus.js';
 import { Buckets, type BucketSpec } from './topology.js';
 
@@ -61,13 +55,9 @@ export function into<T>(map: Map<string, T>, changed: () => void): Apply<T> {
  * The snapshots that decide which nodes serve a VIP, kept equal to the bus: route-publisher
  * (next hops) and node-agent (layer-2 owners) both read them.
  */
-export interface ServingSnapshots {
-  readonly allocations: Map<string, AllocationSnapshot>;
-  readonly services: Map<string, ServiceSnapshot>;
-  readonly endpoints: Map<string, EndpointsSnapshot>;
-  readonly nodes: Map<string, NodeSnapshot>;
-  readonly pools: Map<string, PoolSnapshot>;
-}
+export type ServingSnapshots = {
+  readonly [K in keyof ServingInputs]: ServingInputs[K] extends ReadonlyMap<string, infer V> ? Map<string, V> : never;
+};
 
 /** Empty maps for `followServing` to fill. */
 export function servingSnapshots(): ServingSnapshots {

@@ -1,7 +1,7 @@
 import { newEvent, type NodeHealthSnapshot } from '@berth/contracts';
 import { servingSnapshots, type Bus } from '@berth/bus';
 import type { Logger } from '@berth/runtime';
-import { electOwners, type L2Owner } from './election/owners.js';
+import { electOwners, type L2Owner } from '@berth/serving';
 import { HealthView } from './health/health-view.js';
 import { Bursts } from './layer2/bursts.js';
 import type { Responder } from './layer2/responder.js';

@@ -13,7 +13,7 @@ import { servingSnapshots, type Bus } from '@berth/bus';
 import type { Logger, Readiness } from '@berth/runtime';
 import type { BgpBackend, GlobalSettings, PeerStatus } from './backend/backend.js';
 import { desiredPeers, diffPeers, type PeerSpec } from './peers/desired-peers.js';
-import { desiredRoutes, nodeAddress, type DesiredRoute, type RouteInputs } from './routes/desired.js';
+import { desiredRoutes, nodeAddress, type DesiredRoute, type RouteInputs } from '@berth/serving';
 import { diffPaths } from './routes/diff.js';
 
 import { pathKey, speakerName, speakerPaths, type PathSpec, type Speaker } from './routes/speaker-paths.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { DesiredRoute } from './desired.js';
+import type { DesiredRoute } from '@berth/serving';
 import { diffPaths } from './diff.js';
 import { pathIdentifiers, pathKey, speakerPaths, type PathSpec } from './speaker-paths.js';
 import { speakerRoutes, transitions } from './transitions.js';

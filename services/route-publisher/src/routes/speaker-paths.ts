@@ -1,5 +1,5 @@
 import type { IpFamily } from '@berth/contracts';
-import type { DesiredRoute } from './desired.js';
+import type { DesiredRoute } from '@berth/serving';
 
 /**
  * Who announces: the `central` speaker announces every next hop of every route, one ADD-PATH

@@ -1,4 +1,4 @@
-import type { DesiredRoute } from './desired.js';
+import type { DesiredRoute } from '@berth/serving';
 import type { Speaker } from './speaker-paths.js';
 
 /** The routes as one speaker announces them: a node speaker announces only its own next hop. */

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { EndpointsSnapshot, NodeSnapshot, ServiceSnapshot } from '@berth/contracts';
 import { exampleAllocation, exampleNode, examplePool, exampleService } from '@berth/contracts/examples';
-import { desiredRoutes, familyOf, nodeAddress, type RouteInputs } from './desired.js';
+import { familyOf, nodeAddress } from './blockers.js';
+import { desiredRoutes, type RouteInputs } from './routes.js';
 
 const NODES = ['n0', 'n1', 'n2', 'n3'];
 /** True three times in four: most nodes serve, so both outcomes are common. */

@@ -1,19 +1,9 @@
-import {
-  matchesSelector,
-  type AllocationSnapshot,
-  type EndpointsSnapshot,
-  type NodeSnapshot,
-  type PoolSnapshot,
-  type ServiceSnapshot,
-} from '@berth/contracts';
+import type { ServiceSnapshot } from '@berth/contracts';
+import { byName, layer2Blocker } from './blockers.js';
+import { liveAllocations, type ServingInputs } from './inputs.js';
 
 /** Everything the layer-2 owners depend on, as last read from the bus. */
-export interface ElectionInputs {
-  readonly allocations: ReadonlyMap<string, AllocationSnapshot>;
-  readonly services: ReadonlyMap<string, ServiceSnapshot>;
-  readonly endpoints: ReadonlyMap<string, EndpointsSnapshot>;
-  readonly nodes: ReadonlyMap<string, NodeSnapshot>;
-  readonly pools: ReadonlyMap<string, PoolSnapshot>;
+export interface ElectionInputs extends ServingInputs {
   /** Nodes whose agent is healthy, with the interfaces it can answer on. */
   readonly healthy: ReadonlyMap<string, readonly string[]>;
 }
@@ -29,23 +19,6 @@ export interface L2Owner {
   readonly service: string;
   readonly serviceUid: string;
   readonly pool: string;
-}
-
-/** Names of the nodes that may answer for the Services of one VIP. */
-function eligibleNodes(inputs: ElectionInputs, pool: PoolSnapshot | undefined, services: readonly ServiceSnapshot[]) {
-  const wanted = pool?.layer2?.interfaces ?? [];
-  // With externalTrafficPolicy Local, only a node running a ready endpoint of every such Service.
-  const local = services.filter((svc) => svc.externalTrafficPolicy === 'Local');
-  const names: string[] = [];
-  for (const node of inputs.nodes.values()) {
-    const interfaces = inputs.healthy.get(node.key);
-    if (interfaces === undefined || !node.ready || node.excludedFromLoadBalancers) continue;
-    if (!matchesSelector(pool?.layer2?.nodeSelector, node.labels)) continue;
-    if (wanted.length > 0 && !wanted.some((name) => interfaces.includes(name))) continue;
-    if (local.some((svc) => (inputs.endpoints.get(svc.key)?.readyByNode[node.key] ?? 0) === 0)) continue;
-    names.push(node.key);
-  }
-  return names;
 }
 
 /**
@@ -89,26 +62,37 @@ export function pickOwner(vip: string, candidates: readonly string[]): string | 
  */
 export function electOwners(inputs: ElectionInputs): Map<string, L2Owner> {
   const byVip = new Map<string, { pool: string; services: ServiceSnapshot[] }>();
-  for (const allocation of inputs.allocations.values()) {
-    const { result } = allocation;
-    if (result.type !== 'assigned' || result.mode !== 'layer2') continue;
-    const svc = inputs.services.get(allocation.key);
-    if (svc === undefined || svc.deleting || svc.uid !== allocation.serviceUid) continue;
+  for (const { result, service } of liveAllocations(inputs, 'layer2')) {
     for (const vip of result.addresses) {
       const group = byVip.get(vip) ?? { pool: result.pool, services: [] };
-      group.services.push(svc);
+      group.services.push(service);
       byVip.set(vip, group);
     }
   }
+  const nodes = byName(inputs.nodes.values());
+  const health = (node: string) => (inputs.healthy.has(node) ? undefined : ('agentUnready' as const));
   const owners = new Map<string, L2Owner>();
   for (const [vip, group] of byVip) {
     const pool = inputs.pools.get(group.pool);
     const services = group.services.sort((a, b) => (a.key < b.key ? -1 : 1));
     const first = services[0];
     if (first === undefined) continue;
+    const eligible = nodes.filter(
+      (node) =>
+        layer2Blocker(node, {
+          services,
+          endpoints: inputs.endpoints,
+          pool,
+          health,
+          interfaces: inputs.healthy.get(node.key) ?? [],
+        }) === undefined,
+    );
     owners.set(vip, {
       vip,
-      node: pickOwner(vip, eligibleNodes(inputs, pool, services)),
+      node: pickOwner(
+        vip,
+        eligible.map((node) => node.key),
+      ),
       interfaces: [...(pool?.layer2?.interfaces ?? [])],
       service: first.key,
       serviceUid: first.uid,
