@@ -17,6 +17,7 @@ import {
   type DesiredRoute,
   type HealthBlocker,
   type L2Owner,
+  vipServices,
 } from '@berth/serving';
 import type { BusWorld, ViewSettings } from './world.js';
 
@@ -55,7 +56,9 @@ export function serving(world: BusWorld, settings: ViewSettings): Serving {
 
 /** The Services on the bus that hold `vip` through an assigned allocation (several with a sharing key). */
 export function sharers(world: BusWorld, vip: string): ServiceSnapshot[] {
-  return [...liveAllocations(world)].filter((a) => a.result.addresses.includes(vip)).map((a) => a.service);
+  return liveAllocations(world)
+    .filter((a) => a.result.addresses.includes(vip))
+    .map((a) => a.service);
 }
 
 export interface NodeBlocker {
@@ -94,7 +97,8 @@ export function bgpBlockers(
   family: IpFamily,
 ): NodeBlocker[] {
   const health = healthBlocker(world, serving, settings);
-  return blockers(world, (node) => bgpBlocker(node, { services, endpoints: world.endpoints, family, health }));
+  const asks = vipServices(services, world.endpoints);
+  return blockers(world, (node) => bgpBlocker(node, { ...asks, family, health }));
 }
 
 /** Why each node may not answer for a layer-2 VIP shared by `services` (nodes that may, left out): node-agent's rule. */
@@ -106,10 +110,10 @@ export function layer2Blockers(
   services: readonly ServiceSnapshot[],
 ): NodeBlocker[] {
   const health = healthBlocker(world, serving, settings);
+  const asks = vipServices(services, world.endpoints);
   return blockers(world, (node) =>
     layer2Blocker(node, {
-      services,
-      endpoints: world.endpoints,
+      ...asks,
       pool,
       health,
       interfaces: world.nodeHealth.get(node.key)?.interfaces ?? [],

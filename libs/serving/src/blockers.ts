@@ -28,19 +28,39 @@ export const prefixOf = (vip: string, family: IpFamily = familyOf(vip)): string 
 
 /** The node's address of `family` that routers reach it on: InternalIP first, then ExternalIP. */
 export function nodeAddress(node: NodeSnapshot, family: IpFamily): string | undefined {
-  const of = (type: 'InternalIP' | 'ExternalIP') =>
-    node.addresses.find((a) => a.type === type && familyOf(a.address) === family)?.address;
-  return of('InternalIP') ?? of('ExternalIP');
+  let known = addresses.get(node);
+  if (known === undefined) {
+    const of = (wanted: IpFamily, type: 'InternalIP' | 'ExternalIP') =>
+      node.addresses.find((a) => a.type === type && familyOf(a.address) === wanted)?.address;
+    known = {
+      IPv4: of('IPv4', 'InternalIP') ?? of('IPv4', 'ExternalIP'),
+      IPv6: of('IPv6', 'InternalIP') ?? of('IPv6', 'ExternalIP'),
+    };
+    addresses.set(node, known);
+  }
+  return known[family];
+}
+/** Snapshots are never changed, only replaced: each one's addresses are worked out once, not per VIP. */
+const addresses = new WeakMap<NodeSnapshot, Record<IpFamily, string | undefined>>();
+
+/** What a VIP's Services ask of every node: for each with externalTrafficPolicy Local, its ready endpoints by node. */
+export interface VipServices {
+  readonly localReady: readonly Readonly<Record<string, number>>[];
 }
 
-/** What a VIP asks of every node: its Services, and (ETP Local) their ready endpoints by node. */
-export interface VipServices {
-  readonly services: readonly ServiceSnapshot[];
-  readonly endpoints: ReadonlyMap<string, EndpointsSnapshot>;
+/** What the Services on one VIP ask of every node; made once per VIP, asked once per node. */
+export function vipServices(
+  services: readonly ServiceSnapshot[],
+  endpoints: ReadonlyMap<string, EndpointsSnapshot>,
+): VipServices {
+  const localReady = [];
+  for (const svc of services)
+    if (svc.externalTrafficPolicy === 'Local') localReady.push(endpoints.get(svc.key)?.readyByNode ?? {});
+  return { localReady };
 }
 
 /** What both modes ask first: Kubernetes calls the node Ready, it is not excluded, its agent is healthy. */
-function commonBlocker(node: NodeSnapshot, health: HealthBlocker): Blocker | undefined {
+export function nodeBlocker(node: NodeSnapshot, health: HealthBlocker): Blocker | undefined {
   if (!node.ready) return 'notReady';
   if (node.excludedFromLoadBalancers) return 'excluded';
   return health(node.key);
@@ -51,9 +71,17 @@ function commonBlocker(node: NodeSnapshot, health: HealthBlocker): Blocker | und
  * so that no port of it leads to a node that would drop the traffic.
  */
 function lacksLocalEndpoint(node: NodeSnapshot, vip: VipServices): boolean {
-  return vip.services.some(
-    (svc) => svc.externalTrafficPolicy === 'Local' && (vip.endpoints.get(svc.key)?.readyByNode[node.key] ?? 0) === 0,
-  );
+  for (const ready of vip.localReady) if ((ready[node.key] ?? 0) === 0) return true;
+  return false;
+}
+
+/** What a BGP VIP of `family` asks of a node that `nodeBlocker` lets serve. */
+export function bgpVipBlocker(
+  node: NodeSnapshot,
+  vip: VipServices & { readonly family: IpFamily },
+): Blocker | undefined {
+  if (lacksLocalEndpoint(node, vip)) return 'noEndpoint';
+  return nodeAddress(node, vip.family) === undefined ? 'noAddress' : undefined;
 }
 
 /** Why `node` is not a next hop of a BGP VIP of `family`; undefined when it is one. */
@@ -61,14 +89,7 @@ export function bgpBlocker(
   node: NodeSnapshot,
   vip: VipServices & { readonly family: IpFamily; readonly health: HealthBlocker },
 ): Blocker | undefined {
-  return (
-    commonBlocker(node, vip.health) ??
-    (lacksLocalEndpoint(node, vip)
-      ? 'noEndpoint'
-      : nodeAddress(node, vip.family) === undefined
-        ? 'noAddress'
-        : undefined)
-  );
+  return nodeBlocker(node, vip.health) ?? bgpVipBlocker(node, vip);
 }
 
 /**
@@ -85,7 +106,7 @@ export function layer2Blocker(
 ): Blocker | undefined {
   const wanted = vip.pool?.layer2?.interfaces ?? [];
   return (
-    commonBlocker(node, vip.health) ??
+    nodeBlocker(node, vip.health) ??
     (!matchesSelector(vip.pool?.layer2?.nodeSelector, node.labels)
       ? 'nodeSelector'
       : wanted.length > 0 && !wanted.some((name) => vip.interfaces.includes(name))

@@ -1,4 +1,14 @@
-export { bgpBlocker, byName, familyOf, layer2Blocker, nodeAddress, prefixOf } from './blockers.js';
+export {
+  bgpBlocker,
+  bgpVipBlocker,
+  byName,
+  familyOf,
+  layer2Blocker,
+  nodeAddress,
+  nodeBlocker,
+  prefixOf,
+  vipServices,
+} from './blockers.js';
 export type { Blocker, HealthBlocker, VipServices } from './blockers.js';
 export { liveAllocations } from './inputs.js';
 export type { LiveAllocation, ServingInputs } from './inputs.js';

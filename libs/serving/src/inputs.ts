@@ -28,15 +28,17 @@ export interface LiveAllocation {
  * The allocations that still serve: assigned, and held by a live Service of the same UID (not a
  * deleted Service's namesake, nor one being deleted). `mode` keeps only BGP or layer-2 ones.
  */
-export function* liveAllocations(
+export function liveAllocations(
   inputs: Pick<ServingInputs, 'allocations' | 'services'>,
   mode?: Assigned['mode'],
-): Generator<LiveAllocation> {
+): LiveAllocation[] {
+  const live: LiveAllocation[] = [];
   for (const allocation of inputs.allocations.values()) {
     const { result } = allocation;
     if (result.type !== 'assigned' || (mode !== undefined && result.mode !== mode)) continue;
     const service = inputs.services.get(allocation.key);
     if (service === undefined || service.deleting || service.uid !== allocation.serviceUid) continue;
-    yield { key: allocation.key, result, service };
+    live.push({ key: allocation.key, result, service });
   }
+  return live;
 }

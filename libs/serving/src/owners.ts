@@ -1,5 +1,5 @@
 import type { ServiceSnapshot } from '@berth/contracts';
-import { byName, layer2Blocker } from './blockers.js';
+import { byName, layer2Blocker, vipServices } from './blockers.js';
 import { liveAllocations, type ServingInputs } from './inputs.js';
 
 /** Everything the layer-2 owners depend on, as last read from the bus. */
@@ -77,11 +77,11 @@ export function electOwners(inputs: ElectionInputs): Map<string, L2Owner> {
     const services = group.services.sort((a, b) => (a.key < b.key ? -1 : 1));
     const first = services[0];
     if (first === undefined) continue;
+    const asks = vipServices(services, inputs.endpoints);
     const eligible = nodes.filter(
       (node) =>
         layer2Blocker(node, {
-          services,
-          endpoints: inputs.endpoints,
+          ...asks,
           pool,
           health,
           interfaces: inputs.healthy.get(node.key) ?? [],

@@ -1,5 +1,5 @@
 import type { IpFamily } from '@berth/contracts';
-import { bgpBlocker, byName, familyOf, nodeAddress, prefixOf } from './blockers.js';
+import { bgpVipBlocker, byName, familyOf, nodeAddress, nodeBlocker, prefixOf, vipServices } from './blockers.js';
 import { liveAllocations, type ServingInputs } from './inputs.js';
 
 /** Everything the routes depend on, as last read from the bus. */
@@ -30,25 +30,28 @@ export interface DesiredRoute {
 }
 
 /**
- * The routes for every BGP-mode VIP: one next hop per node that `bgpBlocker` lets serve it, for
+ * The routes for every BGP-mode VIP: one next hop per node that `bgpBlocker` lets serve it (its
+ * node part judged once per pass, as it is the same for every VIP), for
  * every Service on the VIP when several share it (layer 2 elects owners by the same rule). A VIP
  * that no node serves gets no route.
  */
 export function desiredRoutes(inputs: RouteInputs): Map<string, DesiredRoute> {
-  const nodes = byName(inputs.nodes.values());
   const health = (node: string) => (inputs.healthyNodes.has(node) ? undefined : ('agentUnready' as const));
+  const nodes = byName(inputs.nodes.values()).filter((node) => nodeBlocker(node, health) === undefined);
   const routes = new Map<string, DesiredRoute>();
   // Shared VIPs that some Service on them can be served nowhere: no route, whatever the others say.
   const unserved = new Set<string>();
   for (const { key, result, service } of liveAllocations(inputs, 'bgp')) {
     const bgp = inputs.pools.get(result.pool)?.bgp;
+    const { localReady } = vipServices([service], inputs.endpoints);
     for (const vip of result.addresses) {
       const family = familyOf(vip);
+      const asked = { localReady, family };
       const nextHops: NextHop[] = [];
       for (const node of nodes) {
         const address = nodeAddress(node, family);
-        const blocked = bgpBlocker(node, { services: [service], endpoints: inputs.endpoints, family, health });
-        if (blocked === undefined && address !== undefined) nextHops.push({ node: node.key, address });
+        if (address !== undefined && bgpVipBlocker(node, asked) === undefined)
+          nextHops.push({ node: node.key, address });
       }
       const prefix = prefixOf(vip, family);
       if (unserved.has(prefix)) continue;
