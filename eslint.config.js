@@ -66,11 +66,14 @@ export default tseslint.config(
                 '**/kube/**',
                 '**/redis/**',
                 '**/gobgp/**',
+                '!@berth/kube/rules',
               ],
             },
           ],
           paths: [
             { name: 'node:net', importNames: ['connect', 'createConnection', 'createServer', 'Socket', 'Server'] },
+            // Its pure part is '@berth/kube/rules'.
+            { name: '@berth/kube', allowTypeImports: true },
           ],
         },
       ],

@@ -1,3 +1,4 @@
+import { whyNotBerths } from '@berth/kube/rules';
 import { blockersPhrase, inline, listNames } from './phrases.js';
 import { serving } from './serving.js';
 import { verdictFine, verdictOf, type Announcement, type ServiceVerdict, type VipVerdict } from './verdict.js';
@@ -99,12 +100,14 @@ function absentSentence(key: string, cluster: ClusterView, settings: ViewSetting
   }
   const svc = cluster.service;
   if (svc === undefined || svc === null) return `${key} does not exist in the cluster`;
-  if (svc.type !== 'LoadBalancer') return `${key} is not Berth's: it is of type ${svc.type}, not LoadBalancer`;
-  if (svc.loadBalancerClass !== undefined && svc.loadBalancerClass !== settings.loadBalancerClass) {
-    return `${key} is not Berth's: its loadBalancerClass is ${svc.loadBalancerClass}, not ${settings.loadBalancerClass}`;
-  }
-  if (svc.loadBalancerClass === undefined && !settings.defaultClass) {
-    return `${key} is not Berth's: it has no loadBalancerClass and Berth is not the default load balancer (create it with spec.loadBalancerClass: ${settings.loadBalancerClass})`;
+  switch (whyNotBerths(svc, { className: settings.loadBalancerClass, isDefault: settings.defaultClass })) {
+    case 'notLoadBalancer':
+      return `${key} is not Berth's: it is of type ${svc.type}, not LoadBalancer`;
+    case 'otherClass':
+      return `${key} is not Berth's: its loadBalancerClass is ${svc.loadBalancerClass ?? ''}, not ${settings.loadBalancerClass}`;
+    case 'noClass':
+      return `${key} is not Berth's: it has no loadBalancerClass and Berth is not the default load balancer (create it with spec.loadBalancerClass: ${settings.loadBalancerClass})`;
+    case undefined:
   }
   if (svc.deleting) return `${key} is being deleted`;
   return `${key} is Berth's, but the watcher has not published it on the bus (is the watcher running?)`;

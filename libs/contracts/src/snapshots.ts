@@ -31,7 +31,10 @@ export const ServiceSnapshot = snapshot('ServiceSnapshot', ServiceKey, {
   namespace: ObjectName,
   name: ObjectName,
   labels: StringMap,
-  /** Only the annotations Berth reads (`berth.dev/*`), so unrelated edits cause no traffic. */
+  /**
+   * Only the annotations Berth reads (`berth.dev/*`, and MetalLB's and OpenELB's for users moving
+   * over), so unrelated edits cause no traffic.
+   */
   annotations: StringMap,
   ipFamilies: Type.Array(IpFamily, { maxItems: 2 }),
   ipFamilyPolicy: Type.Union([

@@ -1,3 +1,3 @@
 export { HttpKubeApi, KubeApiError, kubeApiFor } from './api.js';
 export type { KubeApi, KubeObject, ListPage, ObjectMeta, WatchEventType } from './api.js';
-export { ADDRESS_CONDITION, CLEANUP_FINALIZER } from './names.js';
+export * from './rules.js';

@@ -6,8 +6,7 @@
  */
 import { baseConfig, ConfigError, createLogger, loadConfig, type ConfigOf } from '@berth/runtime';
 import { clusterConfig } from './config.js';
-import { KubeApiError, kubeApiFor, type KubeApi } from '@berth/kube';
-import { isBerths } from './snapshots/service.js';
+import { isBerths, KubeApiError, kubeApiFor, type KubeApi } from '@berth/kube';
 import type { ServiceObject } from './snapshots/objects.js';
 import { decideRelease } from './status/service-status.js';
 import { FIELD_MANAGER } from './status/status-writer.js';

@@ -12,7 +12,7 @@ import { objectKey } from '../kube/list-watch.js';
 import { bgpConfigSnapshot, bgpPeerSnapshot, poolSnapshot } from '../snapshots/berth-objects.js';
 import { endpointsSnapshot, sliceServiceKey } from '../snapshots/endpoints.js';
 import { namespaceSnapshot, nodeSnapshot } from '../snapshots/node.js';
-import { CLEANUP_FINALIZER, type KubeObject } from '@berth/kube';
+import { CLEANUP_FINALIZER, type ClassPolicy, type KubeObject } from '@berth/kube';
 import type {
   BGPConfigObject,
   BGPPeerObject,
@@ -22,7 +22,7 @@ import type {
   SecretObject,
   ServiceObject,
 } from '../snapshots/objects.js';
-import { serviceSnapshot, type ClassPolicy } from '../snapshots/service.js';
+import { serviceSnapshot } from '../snapshots/service.js';
 
 /** What the status writers are told as the cluster changes. */
 export interface ClusterNotifications {

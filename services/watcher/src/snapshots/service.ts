@@ -1,24 +1,11 @@
 import { isIP, isIPv6 } from 'node:net';
 import type { ServiceSnapshot } from '@berth/contracts';
+import { isBerths, type ClassPolicy } from '@berth/kube/rules';
 import type { ServiceObject } from './objects.js';
 import { withRevision } from './revision.js';
 
-/** Which Services are Berth's. */
-export interface ClassPolicy {
-  /** `spec.loadBalancerClass` that names Berth. */
-  readonly className: string;
-  /** Also take Services with no class (Berth is the cluster's default load balancer). */
-  readonly isDefault: boolean;
-}
-
 /** Annotation prefixes passed on to ipam: Berth's own, MetalLB's and OpenELB's so migrating users keep theirs. */
 const ANNOTATION_PREFIXES = ['berth.dev/', 'metallb.io/', 'metallb.universe.tf/', 'eip.openelb.kubesphere.io/'];
-
-export function isBerths(service: ServiceObject, policy: ClassPolicy): boolean {
-  if (service.spec?.type !== 'LoadBalancer') return false;
-  const cls = service.spec.loadBalancerClass;
-  return cls === undefined ? policy.isDefault : cls === policy.className;
-}
 
 /** The snapshot of a Service, or undefined when the Service is not Berth's. */
 export function serviceSnapshot(service: ServiceObject, policy: ClassPolicy): ServiceSnapshot | undefined {

@@ -1,4 +1,3 @@
-import type { AllocationSnapshot } from '@berth/contracts';
 import { AddressError, parseEntry, poolUsage as addressUsage, rangesOverlap, type AddressRange } from '@berth/ipnet';
 import type { Condition, FamilyUsage, IPPoolObject } from '../snapshots/objects.js';
 
@@ -112,14 +111,4 @@ export function decidePoolStatus(
       };
     }),
   };
-}
-
-/** The addresses of assigned allocations, grouped by pool. */
-export function leasesByPool(allocations: Iterable<AllocationSnapshot>): Map<string, string[]> {
-  const byPool = new Map<string, string[]>();
-  for (const { result } of allocations) {
-    if (result.type !== 'assigned') continue;
-    byPool.set(result.pool, [...(byPool.get(result.pool) ?? []), ...result.addresses]);
-  }
-  return byPool;
 }

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { AllocationSnapshot } from '@berth/contracts';
 import type { ServiceObject } from '../snapshots/objects.js';
-import { ADDRESS_CONDITION, CLEANUP_FINALIZER } from '@berth/kube';
+import { ADDRESS_CONDITION, CLEANUP_FINALIZER } from '@berth/kube/rules';
 import { decideFinalizers, decideRelease, decideStatus } from './service-status.js';
 
 const now = new Date('2026-11-22T03:00:00.123Z');

@@ -1,7 +1,7 @@
 import type { AllocationSnapshot } from '@berth/contracts';
 import type { Condition, ServiceObject } from '../snapshots/objects.js';
 
-import { ADDRESS_CONDITION, CLEANUP_FINALIZER } from '@berth/kube';
+import { ADDRESS_CONDITION, CLEANUP_FINALIZER } from '@berth/kube/rules';
 
 /** What Berth's fields of a Service's status should be: written with server-side apply. */
 export interface StatusWrite {
