@@ -3,10 +3,11 @@ import { newEvent, type AllocationSnapshot, type PoolSnapshot, type ServiceSnaps
 import type { Bus } from '@berth/bus';
 import { KeyedWorker, type Logger } from '@berth/runtime';
 import { formatAddress, parseAddress, parseEntry, poolUsage, rangeContains } from '@berth/ipnet';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { allocate, type Decision, type Lease } from './allocate/allocate.js';
 import { LeaseIndex } from './allocate/lease-index.js';
 import { Annotations } from './allocate/request.js';
+import { ipamMetrics, type IpamMetrics, type PoolFamilyUsage } from './metrics.js';
 import type { LeaseStore } from './redis/lease-store.js';
 
 /** Where allocations go: the allocations bucket. */
@@ -34,9 +35,7 @@ export class Ipam {
   readonly #refusedKeys = new Set<string>();
   readonly #worker: KeyedWorker;
   #started = false;
-  readonly #granted: Counter<'pool'>;
-  readonly #refused: Counter<'reason'>;
-  readonly #latency: Histogram;
+  readonly #metrics: IpamMetrics;
 
   constructor(
     private readonly store: LeaseStore,
@@ -55,53 +54,16 @@ export class Ipam {
         return 'retry';
       },
     });
-    this.#granted = new Counter({
-      name: 'berth_ipam_leases_granted_total',
-      help: 'Leases granted, by pool',
-      labelNames: ['pool'],
-      registers: [registry],
-    });
-    this.#refused = new Counter({
-      name: 'berth_ipam_leases_refused_total',
-      help: 'Services refused an address, by reason',
-      labelNames: ['reason'],
-      registers: [registry],
-    });
-    this.#latency = new Histogram({
-      name: 'berth_ipam_lease_duration_seconds',
-      help: 'Time to decide and claim one new lease in Redis',
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-      registers: [registry],
-    });
-    // Pool usage, computed when scraped from the pools and the leases this replica knows.
-    const usageGauge = (
-      name: string,
-      help: string,
-      pick: (u: { total: bigint; inUse: number; free: bigint }) => number,
-    ) => {
-      const pools = this.#pools;
-      const leasedFrom = (pool: string) =>
-        [...this.#leases.values()].filter((l) => l.pool === pool).flatMap((l) => l.addresses);
-      return new Gauge({
-        name,
-        help,
-        labelNames: ['pool', 'family'],
-        registers: [registry],
-        collect() {
-          this.reset();
-          for (const pool of pools.values()) {
-            for (const [family, usage] of Object.entries(
-              poolUsage(pool.addresses, pool.avoidBuggyIPs, leasedFrom(pool.key)),
-            )) {
-              this.set({ pool: pool.key, family }, pick(usage));
-            }
-          }
-        },
-      });
-    };
-    usageGauge('berth_ipam_pool_addresses', 'Addresses a pool can lease, by family', (u) => Number(u.total));
-    usageGauge('berth_ipam_pool_addresses_in_use', 'Addresses leased from a pool, by family', (u) => u.inUse);
-    usageGauge('berth_ipam_pool_addresses_free', 'Addresses a pool can still lease, by family', (u) => Number(u.free));
+    this.#metrics = ipamMetrics(registry, () => this.#poolUsage());
+  }
+
+  /** Pool usage from the pools and the leases this replica knows, for the gauges. */
+  *#poolUsage(): Generator<PoolFamilyUsage> {
+    for (const pool of this.#pools.values()) {
+      const leased = [...this.#leases.values()].filter((l) => l.pool === pool.key).flatMap((l) => l.addresses);
+      for (const [family, usage] of Object.entries(poolUsage(pool.addresses, pool.avoidBuggyIPs, leased)))
+        yield { pool: pool.key, family, ...usage };
+    }
   }
 
   service(key: string, snapshot: ServiceSnapshot | undefined): void {
@@ -196,8 +158,8 @@ export class Ipam {
       }
       this.#leases.set(result.type === 'existing' ? result.lease : lease);
       if (result.type === 'claimed') {
-        this.#latency.observe((performance.now() - started) / 1000);
-        this.#granted.inc({ pool: decision.pool });
+        this.#metrics.latency.observe((performance.now() - started) / 1000);
+        this.#metrics.granted.inc({ pool: decision.pool });
         this.logger.info({ service: key, vip: decision.addresses, pool: decision.pool }, 'leased');
         for (const vip of decision.addresses) await this.event('vipAssigned', vip, svc, decision.pool);
       }
@@ -206,7 +168,7 @@ export class Ipam {
     if (decision.type === 'assigned') this.#refusedKeys.delete(key);
     else if (!this.#refusedKeys.has(key)) {
       this.#refusedKeys.add(key);
-      this.#refused.inc({ reason: decision.reason });
+      this.#metrics.refused.inc({ reason: decision.reason });
       this.logger.info({ service: key, reason: decision.reason, message: decision.message }, 'no address');
     }
     await this.publish(key, svc.uid, decision);

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Buckets, connectBus, type BucketSpec } from '@berth/bus';
+import { BucketFollower, Buckets, connectBus } from '@berth/bus';
 import { runService } from '@berth/runtime';
 import { ipamConfig } from './config.js';
 import { Ipam } from './ipam.js';
@@ -30,10 +30,7 @@ await runService({
 
     // Leasing waits for the first full state of every input, then for Redis.
     readiness.notReady('leases', 'reading Services, pools and namespaces');
-    const pending = new Set(['services', 'pools', 'namespaces']);
-    const initialized = async (name: string) => {
-      pending.delete(name);
-      if (pending.size > 0) return;
+    const startLeasing = async () => {
       readiness.notReady('leases', 'loading leases from Redis');
       while (!signal.aborted) {
         try {
@@ -47,26 +44,14 @@ await runService({
         }
       }
     };
-    const follow = async <T extends { key: string }>(
-      name: string,
-      spec: BucketSpec<T>,
-      apply: (key: string, value: T | undefined) => void,
-    ) => {
-      const bucket = await bus.bucket(spec);
-      for await (const change of bucket.watch(signal)) {
-        if (change.type === 'initialized') void initialized(name);
-        else apply(change.key, change.type === 'put' ? change.value : undefined);
-      }
-    };
-    const follows = [
-      follow('services', Buckets.services, (key, value) => shell.service(key, value)),
-      follow('pools', Buckets.pools, (key, value) => shell.pool(key, value)),
-      follow('namespaces', Buckets.namespaces, (key, value) => shell.namespace(key, value?.labels)),
-    ];
+    const inputs = new BucketFollower(bus, signal, () => void startLeasing());
+    inputs.follow(Buckets.services, (key, value) => shell.service(key, value));
+    inputs.follow(Buckets.pools, (key, value) => shell.pool(key, value));
+    inputs.follow(Buckets.namespaces, (key, value) => shell.namespace(key, value?.labels));
     return [
       () => bus.close(),
       async () => {
-        await Promise.allSettled(follows);
+        await inputs.done();
         shell.stop();
         redis.disconnect();
       },

@@ -1,4 +1,4 @@
-import { Buckets, connectBus } from '@berth/bus';
+import { BucketFollower, Buckets, connectBus } from '@berth/bus';
 import { runService } from '@berth/runtime';
 import { watcherConfig } from './config.js';
 import { kubeApiFor } from '@berth/kube';
@@ -58,21 +58,13 @@ await runService({
       },
     );
 
-    const allocations = await bus.bucket(Buckets.allocations);
-    const followAllocations = (async () => {
-      for await (const change of allocations.watch(signal)) {
-        if (change.type === 'initialized') continue;
-        const allocation = change.type === 'put' ? change.value : undefined;
-        writer.allocation(change.key, allocation);
-        pools.allocation(change.key, allocation);
-      }
-    })();
-    const sessions = await bus.bucket(Buckets.peerSessions);
-    const followSessions = (async () => {
-      for await (const change of sessions.watch(signal)) {
-        if (change.type !== 'initialized') peers.session(change.key, change.type === 'put' ? change.value : undefined);
-      }
-    })();
+    // ipam's decisions and the speakers' sessions, for status; nothing waits for their first full state.
+    const results = new BucketFollower(bus, signal, () => undefined);
+    results.follow(Buckets.allocations, (key, allocation) => {
+      writer.allocation(key, allocation);
+      pools.allocation(key, allocation);
+    });
+    results.follow(Buckets.peerSessions, (key, session) => peers.session(key, session));
     const outboxes = Object.values(targets);
     const watches = watchCluster({
       api,
@@ -90,7 +82,7 @@ await runService({
       () => bus.close(),
       async () => {
         clearInterval(resync);
-        await Promise.allSettled([...watches, followAllocations, followSessions, leading]);
+        await Promise.allSettled([...watches, results.done(), leading]);
         for (const w of [writer, pools, peers]) w.stop();
         const drained = Promise.all(outboxes.map((o) => o.drained()));
         await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 2000))]);
