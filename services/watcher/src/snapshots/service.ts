@@ -18,6 +18,8 @@ export function serviceSnapshot(service: ServiceObject, policy: ClassPolicy): Se
   );
   const families = (spec.ipFamilies ?? []).filter((f): f is 'IPv4' | 'IPv6' => f === 'IPv4' || f === 'IPv6');
   const policyName = spec.ipFamilyPolicy;
+  // The watcher's own status write comes back through here, on purpose: ipam reads the addresses a
+  // Service already shows to keep them (after Redis lost its leases, or a move from MetalLB).
   const ingress = (service.status?.loadBalancer?.ingress ?? []).flatMap((i) =>
     i.ip !== undefined && isIP(i.ip) !== 0 ? [i.ip] : [],
   );
