@@ -57,7 +57,8 @@ describe('serving', () => {
           }
         }
       }),
-      { numRuns: 300 },
+      // 300 runs gave as few as 50 owned VIPs, right at the floor below: twice as many keep it clear.
+      { numRuns: 600 },
     );
     assert.ok(owned > 50 && orphaned > 20, `owned ${owned}, orphaned ${orphaned}`);
   });
