@@ -324,7 +324,9 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (pe
     }
     await kubectl('delete', 'service', 'web', 'lan', '--timeout=30s');
 
-    const left = await eventually('every Berth object is gone', async () => {
+    // Terminating pods take a moment to go: poll, then say what is left, if anything.
+    let left: string[] = [];
+    await eventually('every Berth object is gone', async () => {
       const namespaced = await kubectl(
         'get',
         'all,serviceaccounts,roles,rolebindings,configmaps,secrets,leases,poddisruptionbudgets,jobs',
@@ -333,12 +335,12 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (pe
         '-o',
         'name',
       );
-      const objects = namespaced
+      left = namespaced
         .split('\n')
         .filter((o) => !['', 'serviceaccount/default', 'configmap/kube-root-ca.crt'].includes(o));
-      return objects.length === 0 ? objects : undefined;
-    });
-    assert.deepEqual(left, []);
+      return left.length === 0 ? true : undefined;
+    }).catch(() => undefined);
+    assert.deepEqual(left, [], `objects left in ${berth.namespace}`);
     const clusterWide = await kubectl(
       'get',
       'clusterroles,clusterrolebindings',

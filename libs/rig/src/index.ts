@@ -28,7 +28,6 @@ export {
   httpUrl,
   layer2Owner,
   routerHopsBecome,
-  serviceAddress,
   serviceAddresses,
   startEchoService,
   stopLayer2Owner,

@@ -26,6 +26,9 @@ export const familyOf = (address: string): IpFamily => (address.includes(':') ? 
 export const prefixOf = (vip: string, family: IpFamily = familyOf(vip)): string =>
   `${vip}/${family === 'IPv4' ? 32 : 128}`;
 
+/** Snapshots are never changed, only replaced: each one's addresses are worked out once, not per VIP. */
+const addresses = new WeakMap<NodeSnapshot, Record<IpFamily, string | undefined>>();
+
 /** The node's address of `family` that routers reach it on: InternalIP first, then ExternalIP. */
 export function nodeAddress(node: NodeSnapshot, family: IpFamily): string | undefined {
   let known = addresses.get(node);
@@ -40,8 +43,6 @@ export function nodeAddress(node: NodeSnapshot, family: IpFamily): string | unde
   }
   return known[family];
 }
-/** Snapshots are never changed, only replaced: each one's addresses are worked out once, not per VIP. */
-const addresses = new WeakMap<NodeSnapshot, Record<IpFamily, string | undefined>>();
 
 /** What a VIP's Services ask of every node: for each with externalTrafficPolicy Local, its ready endpoints by node. */
 export interface VipServices {

@@ -12,7 +12,7 @@ export {
 export type { Blocker, HealthBlocker, VipServices } from './blockers.js';
 export { liveAllocations } from './inputs.js';
 export type { LiveAllocation, ServingInputs } from './inputs.js';
-export { electOwners, pickOwner, score } from './owners.js';
+export { electOwners, pickOwner } from './owners.js';
 export type { ElectionInputs, L2Owner } from './owners.js';
 export { desiredRoutes } from './routes.js';
 export type { DesiredRoute, NextHop, RouteInputs } from './routes.js';
