@@ -35,7 +35,7 @@ export default tseslint.config(
       'services/watcher/src/snapshots/**/*.ts',
       'services/watcher/src/status/{service-status,pool-status,peer-status}.ts',
       'services/route-publisher/src/{routes,peers}/**/*.ts',
-      'services/node-agent/src/{election,packets,health}/**/*.ts',
+      'services/node-agent/src/packets/**/*.ts',
       'cli/src/view/**/*.ts',
       'cli/src/args.ts',
     ],

@@ -141,7 +141,7 @@ export function explain(key: string, world: BusWorld, cluster: ClusterView, sett
   if (service === undefined) {
     return { service: key, fine: false, sentence: sentence(absentSentence(key, cluster, settings)) };
   }
-  const verdict = verdictOf(world, serving(world, settings), settings, service);
+  const verdict = verdictOf(world, serving(world, settings), service);
   const facts = cluster.reachable ? (cluster.service ?? undefined) : undefined;
   return {
     service: key,

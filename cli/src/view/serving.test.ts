@@ -21,9 +21,7 @@ describe('serving', () => {
             const family = familyOf(vip);
             const route = decided.routes.get(prefixOf(vip, family));
             const served = new Set(route?.nextHops.map((h) => h.node));
-            const blockers = new Set(
-              bgpBlockers(world, decided, SETTINGS, sharers(world, vip), family).map((b) => b.node),
-            );
+            const blockers = new Set(bgpBlockers(world, decided, sharers(world, vip), family).map((b) => b.node));
             for (const node of world.nodes.keys()) assert.notEqual(served.has(node), blockers.has(node), node);
             hops += served.size;
             blocked += blockers.size;
@@ -43,9 +41,7 @@ describe('serving', () => {
         const decided = serving(world, SETTINGS);
         for (const owner of decided.owners.values()) {
           const blocked = new Set(
-            layer2Blockers(world, decided, SETTINGS, world.pools.get(owner.pool), sharers(world, owner.vip)).map(
-              (b) => b.node,
-            ),
+            layer2Blockers(world, decided, world.pools.get(owner.pool), sharers(world, owner.vip)).map((b) => b.node),
           );
           const eligible = [...world.nodes.keys()].filter((n) => !blocked.has(n));
           if (owner.node === undefined) {
@@ -73,6 +69,29 @@ describe('serving', () => {
         ['unready', { v: 1 as const, key: 'unready', revision: '1', at: NOW, ready: false, interfaces: [] }],
       ]),
     };
-    assert.deepEqual([...serving(world, SETTINGS).healthy].sort(), ['ahead', 'fresh']);
+    const { routeHealth } = serving(world, SETTINGS);
+    assert.deepEqual(['fresh', 'stale', 'ahead', 'unready', 'unknown'].map(routeHealth), [
+      undefined,
+      'staleHeartbeat',
+      undefined,
+      'agentUnready',
+      'noHeartbeat',
+    ]);
+  });
+
+  it('judges owners as the agents do: as of the newest heartbeat while it is fresh, else at the moment read', () => {
+    const beat = (key: string, at: number) => ({ v: 1 as const, key, revision: '1', at, ready: true, interfaces: [] });
+    const world = {
+      ...emptyWorld(),
+      nodeHealth: new Map([
+        ['a', beat('a', NOW - 100)],
+        ['b', beat('b', NOW - 1050)],
+      ]),
+    };
+    const decided = serving(world, SETTINGS);
+    assert.equal(decided.routeHealth('b'), 'staleHeartbeat', 'route-publisher: 1050 ms old when read');
+    assert.equal(decided.ownerHealth('b'), undefined, 'to an agent whose own heartbeat came back 100 ms ago: 950 ms');
+    const silent = { ...emptyWorld(), nodeHealth: new Map([['a', beat('a', NOW - 5000)]]) };
+    assert.equal(serving(silent, SETTINGS).ownerHealth('a'), 'staleHeartbeat', 'no agent is judging: all are silent');
   });
 });

@@ -1,11 +1,4 @@
-import {
-  healthyNodes,
-  type Heartbeat,
-  type IpFamily,
-  type NodeSnapshot,
-  type PoolSnapshot,
-  type ServiceSnapshot,
-} from '@berth/contracts';
+import type { IpFamily, NodeSnapshot, PoolSnapshot, ServiceSnapshot } from '@berth/contracts';
 import {
   bgpBlocker,
   byName,
@@ -13,6 +6,7 @@ import {
   electOwners,
   layer2Blocker,
   liveAllocations,
+  NodeHealth,
   type Blocker,
   type DesiredRoute,
   type HealthBlocker,
@@ -26,8 +20,10 @@ import type { BusWorld, ViewSettings } from './world.js';
  * (layer-2 owner) run, on the snapshots as berth read them.
  */
 export interface Serving {
-  /** Nodes whose node-agent said ready within the health timeout. */
-  readonly healthy: ReadonlySet<string>;
+  /** Why a node's agent is not healthy as route-publisher judges it; undefined when it is. */
+  readonly routeHealth: HealthBlocker;
+  /** The same as the node-agents judge it, for layer-2 owners. */
+  readonly ownerHealth: HealthBlocker;
   /** BGP routes by prefix (`<vip>/32` or `<vip>/128`); a VIP no node serves has none. */
   readonly routes: ReadonlyMap<string, DesiredRoute>;
   /** Layer-2 owners by VIP; `node` is undefined when no node is eligible. */
@@ -35,22 +31,26 @@ export interface Serving {
 }
 
 /**
- * A heartbeat read from the bus's stored state counts from when the agent wrote it (never from
- * the future), exactly as route-publisher and node-agent count the heartbeats they replay.
+ * The heartbeats stored on the bus, judged with the services' own view. route-publisher judges at
+ * the moment it looks, replaying stored heartbeats from when they were written; so does berth for
+ * next hops. An agent judges as of its own heartbeat's last return; berth takes the newest
+ * heartbeat on the bus as that echo, for owners, while it is fresh (when none is, no agent is
+ * judging at all, and berth falls back on route-publisher's view: everyone is silent).
  */
-function heartbeats(world: BusWorld, now: number): Map<string, Heartbeat> {
-  return new Map(
-    [...world.nodeHealth].map(([node, beat]) => [node, { ready: beat.ready, seenAt: Math.min(now, beat.at) }]),
-  );
-}
-
 export function serving(world: BusWorld, settings: ViewSettings): Serving {
-  const healthy = healthyNodes(heartbeats(world, settings.now), settings.now, settings.healthTimeoutMs);
-  const withInterfaces = new Map([...healthy].map((node) => [node, world.nodeHealth.get(node)?.interfaces ?? []]));
+  const { now, healthTimeoutMs } = settings;
+  const asRoutePublisher = new NodeHealth(healthTimeoutMs, { kind: 'local' });
+  for (const [node, beat] of world.nodeHealth) asRoutePublisher.record(node, beat, now, true);
+  const beats = [...world.nodeHealth].sort(([, a], [, b]) => a.at - b.at);
+  const newest = beats.at(-1)?.[0];
+  const asAgent = new NodeHealth(healthTimeoutMs, { kind: 'echo', self: newest ?? '' });
+  for (const [node, beat] of beats) asAgent.record(node, beat, Math.min(now, beat.at), false);
+  const asAgents = asAgent.current(now) ? asAgent : asRoutePublisher;
   return {
-    healthy,
-    routes: desiredRoutes({ ...world, healthyNodes: healthy }),
-    owners: electOwners({ ...world, healthy: withInterfaces }),
+    routeHealth: (node) => asRoutePublisher.reason(node, now),
+    ownerHealth: (node) => asAgents.reason(node, now),
+    routes: desiredRoutes({ ...world, healthy: asRoutePublisher.healthy(now) }),
+    owners: electOwners({ ...world, healthy: asAgents.healthy(now) }),
   };
 }
 
@@ -64,18 +64,6 @@ export function sharers(world: BusWorld, vip: string): ServiceSnapshot[] {
 export interface NodeBlocker {
   readonly node: string;
   readonly blocker: Blocker;
-}
-
-/** Why a node's agent is not healthy, told apart: never heard from, heard from too long ago, or unready. */
-function healthBlocker(world: BusWorld, serving: Serving, settings: ViewSettings): HealthBlocker {
-  return (node) => {
-    if (serving.healthy.has(node)) return undefined;
-    const beat = world.nodeHealth.get(node);
-    if (beat === undefined) return 'noHeartbeat';
-    return settings.now - Math.min(settings.now, beat.at) >= settings.healthTimeoutMs
-      ? 'staleHeartbeat'
-      : 'agentUnready';
-  };
 }
 
 /** Each node's blocker, by name, leaving out the nodes that have none. */
@@ -92,30 +80,26 @@ function blockers(world: BusWorld, blockerOf: (node: NodeSnapshot) => Blocker | 
 export function bgpBlockers(
   world: BusWorld,
   serving: Serving,
-  settings: ViewSettings,
   services: readonly ServiceSnapshot[],
   family: IpFamily,
 ): NodeBlocker[] {
-  const health = healthBlocker(world, serving, settings);
   const asks = vipServices(services, world.endpoints);
-  return blockers(world, (node) => bgpBlocker(node, { ...asks, family, health }));
+  return blockers(world, (node) => bgpBlocker(node, { ...asks, family, health: serving.routeHealth }));
 }
 
 /** Why each node may not answer for a layer-2 VIP shared by `services` (nodes that may, left out): node-agent's rule. */
 export function layer2Blockers(
   world: BusWorld,
   serving: Serving,
-  settings: ViewSettings,
   pool: PoolSnapshot | undefined,
   services: readonly ServiceSnapshot[],
 ): NodeBlocker[] {
-  const health = healthBlocker(world, serving, settings);
   const asks = vipServices(services, world.endpoints);
   return blockers(world, (node) =>
     layer2Blocker(node, {
       ...asks,
       pool,
-      health,
+      health: serving.ownerHealth,
       interfaces: world.nodeHealth.get(node.key)?.interfaces ?? [],
     }),
   );

@@ -190,9 +190,7 @@ export function status(world: BusWorld, cluster: ClusterView, settings: ViewSett
   const decided = serving(world, settings);
   return {
     pools: poolRows(world, cluster),
-    services: [...world.services.values()]
-      .sort(byKey)
-      .flatMap((svc) => serviceRows(verdictOf(world, decided, settings, svc))),
+    services: [...world.services.values()].sort(byKey).flatMap((svc) => serviceRows(verdictOf(world, decided, svc))),
     peers: peerRows(world, settings.now),
     cluster: cluster.reachable ? { reachable: true } : { reachable: false, why: cluster.why },
   };

@@ -1,7 +1,7 @@
 import type { IpFamily, PeerSessionSnapshot, RefusalReason, ServiceSnapshot } from '@berth/contracts';
 import { familyOf, prefixOf, type NextHop } from '@berth/serving';
 import { bgpBlockers, layer2Blockers, sharers, type NodeBlocker, type Serving } from './serving.js';
-import type { BusWorld, ViewSettings } from './world.js';
+import type { BusWorld } from './world.js';
 
 /** One BGPPeer as the speakers that would announce a VIP to it report their sessions. */
 export interface PeerReach {
@@ -100,7 +100,7 @@ function announcement(world: BusWorld, family: IpFamily, nextHops: readonly Next
 const othersOn = (services: readonly ServiceSnapshot[], svc: ServiceSnapshot): string[] =>
   services.filter((s) => s.key !== svc.key).map((s) => s.key);
 
-function bgpVip(world: BusWorld, serving: Serving, settings: ViewSettings, svc: ServiceSnapshot, vip: string) {
+function bgpVip(world: BusWorld, serving: Serving, svc: ServiceSnapshot, vip: string) {
   const family = familyOf(vip);
   const nextHops = serving.routes.get(prefixOf(vip, family))?.nextHops ?? [];
   const services = sharers(world, vip);
@@ -109,20 +109,13 @@ function bgpVip(world: BusWorld, serving: Serving, settings: ViewSettings, svc: 
     vip,
     family,
     nextHops,
-    blockers: nextHops.length === 0 ? bgpBlockers(world, serving, settings, services, family) : [],
+    blockers: nextHops.length === 0 ? bgpBlockers(world, serving, services, family) : [],
     announcement: announcement(world, family, nextHops),
     sharedWith: othersOn(services, svc),
   };
 }
 
-function layer2Vip(
-  world: BusWorld,
-  serving: Serving,
-  settings: ViewSettings,
-  svc: ServiceSnapshot,
-  pool: string,
-  vip: string,
-) {
+function layer2Vip(world: BusWorld, serving: Serving, svc: ServiceSnapshot, pool: string, vip: string) {
   const services = sharers(world, vip);
   const owner = serving.owners.get(vip);
   const node = owner?.node;
@@ -136,18 +129,13 @@ function layer2Vip(
     family: familyOf(vip),
     owner: node,
     interfaces,
-    blockers: node === undefined ? layer2Blockers(world, serving, settings, world.pools.get(pool), services) : [],
+    blockers: node === undefined ? layer2Blockers(world, serving, world.pools.get(pool), services) : [],
     sharedWith: othersOn(services, svc),
   };
 }
 
 /** What Berth did for `service`, from ipam's allocation and the serving decisions. */
-export function verdictOf(
-  world: BusWorld,
-  serving: Serving,
-  settings: ViewSettings,
-  service: ServiceSnapshot,
-): ServiceVerdict {
+export function verdictOf(world: BusWorld, serving: Serving, service: ServiceSnapshot): ServiceVerdict {
   if (service.deleting) return { type: 'deleting', service };
   const allocation = world.allocations.get(service.key);
   if (allocation === undefined || allocation.serviceUid !== service.uid) return { type: 'waiting', service };
@@ -161,8 +149,8 @@ export function verdictOf(
     outsidePool: result.outsidePool === true,
     vips: result.addresses.map((vip) =>
       result.mode === 'bgp'
-        ? bgpVip(world, serving, settings, service, vip)
-        : layer2Vip(world, serving, settings, service, result.pool, vip),
+        ? bgpVip(world, serving, service, vip)
+        : layer2Vip(world, serving, service, result.pool, vip),
     ),
   };
 }

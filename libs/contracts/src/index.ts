@@ -29,5 +29,3 @@ export { validator } from './validate.js';
 export type { Checked, Validator } from './validate.js';
 export { publishedSchemas, renderSchema } from './schemas.js';
 export { matchesSelector } from './selector.js';
-export { healthyNodes, nextExpiry } from './node-health.js';
-export type { Heartbeat } from './node-health.js';

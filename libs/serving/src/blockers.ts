@@ -1,3 +1,4 @@
+import type { HealthReason } from './health.js';
 import {
   matchesSelector,
   type EndpointsSnapshot,
@@ -9,18 +10,16 @@ import {
 
 /** Why one node does not serve a VIP. */
 export type Blocker =
-  | 'notReady'
-  | 'excluded'
-  | 'noHeartbeat'
-  | 'staleHeartbeat'
-  | 'agentUnready'
-  | 'nodeSelector'
-  | 'noInterface'
-  | 'noEndpoint'
-  | 'noAddress';
+  'notReady' | 'excluded' | HealthReason | 'nodeSelector' | 'noInterface' | 'noEndpoint' | 'noAddress';
 
 /** The health part of a blocker: undefined when the node's agent is healthy, else why it is not. */
-export type HealthBlocker = (node: string) => 'noHeartbeat' | 'staleHeartbeat' | 'agentUnready' | undefined;
+export type HealthBlocker = (node: string) => HealthReason | undefined;
+
+/** The health part for deciders that are handed only the healthy nodes. */
+export const healthyOnly =
+  (healthy: ReadonlyMap<string, unknown>): HealthBlocker =>
+  (node) =>
+    healthy.has(node) ? undefined : 'agentUnready';
 
 export const familyOf = (address: string): IpFamily => (address.includes(':') ? 'IPv6' : 'IPv4');
 export const prefixOf = (vip: string, family: IpFamily = familyOf(vip)): string =>

@@ -10,9 +10,11 @@ export {
   vipServices,
 } from './blockers.js';
 export type { Blocker, HealthBlocker, VipServices } from './blockers.js';
+export { NodeHealth } from './health.js';
+export type { HealthClock, HealthReason } from './health.js';
 export { liveAllocations } from './inputs.js';
-export type { LiveAllocation, ServingInputs } from './inputs.js';
+export type { DecisionInputs, LiveAllocation, ServingInputs } from './inputs.js';
 export { electOwners, pickOwner } from './owners.js';
-export type { ElectionInputs, L2Owner } from './owners.js';
+export type { L2Owner } from './owners.js';
 export { desiredRoutes } from './routes.js';
-export type { DesiredRoute, NextHop, RouteInputs } from './routes.js';
+export type { DesiredRoute, NextHop } from './routes.js';

@@ -15,6 +15,14 @@ export interface ServingInputs {
   readonly pools: ReadonlyMap<string, PoolSnapshot>;
 }
 
+/**
+ * The snapshots and the nodes judged healthy (by `NodeHealth`), each with the interfaces its agent
+ * said it answers on: what `desiredRoutes` and `electOwners` decide from.
+ */
+export interface DecisionInputs extends ServingInputs {
+  readonly healthy: ReadonlyMap<string, readonly string[]>;
+}
+
 type Assigned = Extract<AllocationSnapshot['result'], { type: 'assigned' }>;
 
 /** An assigned allocation whose Service is live and is still the one it was made for. */

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { EndpointsSnapshot, NodeSnapshot, ServiceSnapshot } from '@berth/contracts';
 import { exampleAllocation, exampleNode, examplePool, exampleService } from '@berth/contracts/examples';
-import { electOwners, pickOwner, type ElectionInputs } from './owners.js';
+import type { DecisionInputs } from './inputs.js';
+import { electOwners, pickOwner } from './owners.js';
 
 const NODES = ['n0', 'n1', 'n2', 'n3', 'n4'];
 /** True three times in four: most nodes may answer, so owners and ownerless VIPs both occur. */
@@ -40,7 +41,7 @@ const world = fc
       { maxLength: 10 },
     ),
   })
-  .map(({ nodes, zoneOnly, onlyEth1, services }): ElectionInputs => {
+  .map(({ nodes, zoneOnly, onlyEth1, services }): DecisionInputs => {
     const nodeMap = new Map<string, NodeSnapshot>();
     const healthy = new Map<string, string[]>();
     for (const n of nodes) {
@@ -80,7 +81,7 @@ const world = fc
   });
 
 /** The same maps with their entries in another order. */
-function shuffled(inputs: ElectionInputs, order: number[]): ElectionInputs {
+function shuffled(inputs: DecisionInputs, order: number[]): DecisionInputs {
   const mix = <V>(map: ReadonlyMap<string, V>) => {
     const entries = [...map];
     const keyed = entries.map((e, i) => ({ e, k: order[i % order.length] ?? 0 }));

@@ -1,12 +1,6 @@
 import type { ServiceSnapshot } from '@berth/contracts';
-import { byName, layer2Blocker, vipServices } from './blockers.js';
-import { liveAllocations, type ServingInputs } from './inputs.js';
-
-/** Everything the layer-2 owners depend on, as last read from the bus. */
-export interface ElectionInputs extends ServingInputs {
-  /** Nodes whose agent is healthy, with the interfaces it can answer on. */
-  readonly healthy: ReadonlyMap<string, readonly string[]>;
-}
+import { byName, healthyOnly, layer2Blocker, vipServices } from './blockers.js';
+import { liveAllocations, type DecisionInputs } from './inputs.js';
 
 /** Who answers for one layer-2 VIP. */
 export interface L2Owner {
@@ -60,7 +54,7 @@ export function pickOwner(vip: string, candidates: readonly string[]): string | 
  * whatever order they arrived in. A VIP shared by several Services (a sharing key) has one owner,
  * eligible for all of them.
  */
-export function electOwners(inputs: ElectionInputs): Map<string, L2Owner> {
+export function electOwners(inputs: DecisionInputs): Map<string, L2Owner> {
   const byVip = new Map<string, { pool: string; services: ServiceSnapshot[] }>();
   for (const { result, service } of liveAllocations(inputs, 'layer2')) {
     for (const vip of result.addresses) {
@@ -70,7 +64,7 @@ export function electOwners(inputs: ElectionInputs): Map<string, L2Owner> {
     }
   }
   const nodes = byName(inputs.nodes.values());
-  const health = (node: string) => (inputs.healthy.has(node) ? undefined : ('agentUnready' as const));
+  const health = healthyOnly(inputs.healthy);
   const owners = new Map<string, L2Owner>();
   for (const [vip, group] of byVip) {
     const pool = inputs.pools.get(group.pool);

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import type { EndpointsSnapshot, NodeSnapshot, ServiceSnapshot } from '@berth/contracts';
 import { exampleAllocation, exampleNode, examplePool, exampleService } from '@berth/contracts/examples';
 import { familyOf, nodeAddress } from './blockers.js';
-import { desiredRoutes, type RouteInputs } from './routes.js';
+import type { DecisionInputs } from './inputs.js';
+import { desiredRoutes } from './routes.js';
 
 const NODES = ['n0', 'n1', 'n2', 'n3'];
 /** True three times in four: most nodes serve, so both outcomes are common. */
@@ -39,13 +40,13 @@ const world = fc
       { maxLength: 8 },
     ),
   })
-  .map(({ nodes, services }): RouteInputs => {
+  .map(({ nodes, services }): DecisionInputs => {
     const nodeMap = new Map<string, NodeSnapshot>();
-    const healthy = new Set<string>();
+    const healthy = new Map<string, readonly string[]>();
     for (const n of nodes) {
       const addresses = [...(n.v4 ? [`192.0.2.${11 + n.i}`] : []), ...(n.v6 ? [`2001:db8::${11 + n.i}`] : [])];
       nodeMap.set(n.name, exampleNode(n.name, addresses, { ready: n.ready, excludedFromLoadBalancers: n.excluded }));
-      if (n.healthy) healthy.add(n.name);
+      if (n.healthy) healthy.set(n.name, []);
     }
     const svcs = new Map<string, ServiceSnapshot>();
     const endpoints = new Map<string, EndpointsSnapshot>();
@@ -70,7 +71,7 @@ const world = fc
     const pools = new Map([
       ['public', examplePool('public', ['203.0.113.0/24'], { bgp: { communities: ['64512:7'], peers: [] } })],
     ]);
-    return { allocations, services: svcs, endpoints, nodes: nodeMap, pools, healthyNodes: healthy };
+    return { allocations, services: svcs, endpoints, nodes: nodeMap, pools, healthy };
   });
 
 describe('desiredRoutes', () => {
@@ -105,7 +106,7 @@ describe('desiredRoutes', () => {
                 users.length > 0 &&
                 n.ready &&
                 !n.excludedFromLoadBalancers &&
-                inputs.healthyNodes.has(n.key) &&
+                inputs.healthy.has(n.key) &&
                 nodeAddress(n, family) !== undefined &&
                 users.every(
                   (svc) =>
@@ -143,7 +144,7 @@ describe('desiredRoutes', () => {
   });
 
   it('dual-stack: each family routes via the nodes’ addresses of that family, with the pool’s communities', () => {
-    const inputs: RouteInputs = {
+    const inputs: DecisionInputs = {
       allocations: new Map([
         ['shop/web', exampleAllocation('shop/web', 'u', 'public', ['203.0.113.5', '2001:db8:1::5'])],
       ]),
@@ -161,7 +162,10 @@ describe('desiredRoutes', () => {
           }),
         ],
       ]),
-      healthyNodes: new Set(['a', 'b']),
+      healthy: new Map([
+        ['a', []],
+        ['b', []],
+      ]),
     };
     const routes = desiredRoutes(inputs);
     assert.deepEqual(
@@ -177,13 +181,13 @@ describe('desiredRoutes', () => {
   });
 
   it('an allocation of an older namesake (another UID) routes nothing', () => {
-    const inputs: RouteInputs = {
+    const inputs: DecisionInputs = {
       allocations: new Map([['shop/web', exampleAllocation('shop/web', 'old', 'public', ['203.0.113.5'])]]),
       services: new Map([['shop/web', exampleService(0, 'shop', { key: 'shop/web', uid: 'new' })]]),
       endpoints: new Map(),
       nodes: new Map([['a', exampleNode('a', ['192.0.2.11'])]]),
       pools: new Map(),
-      healthyNodes: new Set(['a']),
+      healthy: new Map([['a', []]]),
     };
     assert.equal(desiredRoutes(inputs).size, 0);
   });

@@ -1,12 +1,15 @@
 import type { IpFamily } from '@berth/contracts';
-import { bgpVipBlocker, byName, familyOf, nodeAddress, nodeBlocker, prefixOf, vipServices } from './blockers.js';
-import { liveAllocations, type ServingInputs } from './inputs.js';
-
-/** Everything the routes depend on, as last read from the bus. */
-export interface RouteInputs extends ServingInputs {
-  /** Nodes whose node-agent heartbeat is fresh and ready (see `NodeHealth`). */
-  readonly healthyNodes: ReadonlySet<string>;
-}
+import {
+  bgpVipBlocker,
+  byName,
+  familyOf,
+  healthyOnly,
+  nodeAddress,
+  nodeBlocker,
+  prefixOf,
+  vipServices,
+} from './blockers.js';
+import { liveAllocations, type DecisionInputs } from './inputs.js';
 
 export interface NextHop {
   readonly node: string;
@@ -35,8 +38,8 @@ export interface DesiredRoute {
  * every Service on the VIP when several share it (layer 2 elects owners by the same rule). A VIP
  * that no node serves gets no route.
  */
-export function desiredRoutes(inputs: RouteInputs): Map<string, DesiredRoute> {
-  const health = (node: string) => (inputs.healthyNodes.has(node) ? undefined : ('agentUnready' as const));
+export function desiredRoutes(inputs: DecisionInputs): Map<string, DesiredRoute> {
+  const health = healthyOnly(inputs.healthy);
   const nodes = byName(inputs.nodes.values()).filter((node) => nodeBlocker(node, health) === undefined);
   const routes = new Map<string, DesiredRoute>();
   // Shared VIPs that some Service on them can be served nowhere: no route, whatever the others say.

@@ -1,8 +1,7 @@
 import { newEvent, type NodeHealthSnapshot } from '@berth/contracts';
 import { servingSnapshots, type Bus } from '@berth/bus';
 import type { Logger } from '@berth/runtime';
-import { electOwners, type L2Owner } from '@berth/serving';
-import { HealthView } from './health/health-view.js';
+import { electOwners, NodeHealth, type L2Owner } from '@berth/serving';
 import { Bursts } from './layer2/bursts.js';
 import type { Responder } from './layer2/responder.js';
 import type { NodeAgentMetrics } from './metrics.js';
@@ -35,7 +34,8 @@ export interface AgentOptions {
  */
 export class NodeAgent {
   readonly snapshots = servingSnapshots();
-  readonly #health: HealthView;
+  /** Judged as of our own heartbeat's last return: a stalled link to the bus declares nobody dead. */
+  readonly #health: NodeHealth;
   readonly #bursts: Bursts;
   #inputsReady = false;
   #dirty = true;
@@ -55,7 +55,7 @@ export class NodeAgent {
   #current = false;
 
   constructor(private readonly options: AgentOptions) {
-    this.#health = new HealthView(options.node, options.healthTimeoutMs);
+    this.#health = new NodeHealth(options.healthTimeoutMs, { kind: 'echo', self: options.node });
     this.#bursts = new Bursts((key) => options.responder.announce(key), options.announceScheduleMs);
   }
 
@@ -115,7 +115,7 @@ export class NodeAgent {
       if (current) this.options.logger.info({ node }, 'view of the bus is current');
       else this.options.logger.warn({ node }, 'own heartbeats stopped coming back: view frozen, taking nothing over');
     }
-    const healthy = this.#health.healthy();
+    const healthy = this.#health.healthy(now);
     const signature = JSON.stringify([...healthy].sort(([a], [b]) => (a < b ? -1 : 1)));
     if (this.#dirty || signature !== this.#healthySignature) {
       this.#owners = electOwners({ ...this.snapshots, healthy });

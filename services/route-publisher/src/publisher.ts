@@ -1,11 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  healthyNodes,
   newEvent,
-  nextExpiry,
   type BgpConfigSnapshot,
   type BgpPeerSnapshot,
-  type Heartbeat,
   type NodeHealthSnapshot,
   type PeerSessionSnapshot,
 } from '@berth/contracts';
@@ -13,7 +10,7 @@ import { servingSnapshots, type Bus } from '@berth/bus';
 import type { Logger, Readiness } from '@berth/runtime';
 import type { BgpBackend, GlobalSettings, PeerStatus } from './backend/backend.js';
 import { desiredPeers, diffPeers, type PeerSpec } from './peers/desired-peers.js';
-import { desiredRoutes, nodeAddress, type DesiredRoute, type RouteInputs } from '@berth/serving';
+import { desiredRoutes, nodeAddress, NodeHealth, type DesiredRoute } from '@berth/serving';
 import { diffPaths } from './routes/diff.js';
 
 import { pathKey, speakerName, speakerPaths, type PathSpec, type Speaker } from './routes/speaker-paths.js';
@@ -59,10 +56,8 @@ export class RoutePublisher {
   readonly snapshots = servingSnapshots();
   readonly bgpPeers = new Map<string, BgpPeerSnapshot>();
   #config: BgpConfigSnapshot | undefined;
-  readonly #heartbeats = new Map<string, Heartbeat>();
-  #busConnected = true;
-  /** While the bus is down, heartbeats are judged as of the moment it went. */
-  #frozenAt: number | undefined;
+  /** Judged on the local clock, frozen while the bus is down. */
+  readonly #health: NodeHealth;
   #inputsReady = false;
 
   /** What the speaker holds (paths by key); undefined until read after (re)connecting. */
@@ -85,6 +80,7 @@ export class RoutePublisher {
   #expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: PublisherOptions) {
+    this.#health = new NodeHealth(options.healthTimeoutMs, { kind: 'local' });
     options.readiness.notReady('inputs', 'reading the bus');
     options.readiness.notReady('speaker', 'connecting to the BGP speaker');
     options.readiness.notReady('sessions', 'waiting for the BGP sessions to be established');
@@ -107,15 +103,7 @@ export class RoutePublisher {
 
   /** A heartbeat from a node-agent; `replayed` ones come from the bus's stored state. */
   heartbeat(node: string, snapshot: NodeHealthSnapshot | undefined, replayed: boolean): void {
-    if (snapshot === undefined) this.#heartbeats.delete(node);
-    else {
-      const now = Date.now();
-      const before = this.#heartbeats.get(node);
-      this.#heartbeats.set(node, { ready: snapshot.ready, seenAt: replayed ? Math.min(now, snapshot.at) : now });
-      // Fresh heartbeats that change nothing need no pass.
-      if (before?.ready === snapshot.ready && before.seenAt + this.options.healthTimeoutMs > now) return;
-    }
-    this.changed();
+    if (this.#health.record(node, snapshot, Date.now(), replayed)) this.changed();
   }
 
   /** Every bucket has yielded its stored state: passes may now withdraw what is not wanted. */
@@ -126,19 +114,8 @@ export class RoutePublisher {
   }
 
   busConnection(connected: boolean): void {
-    if (connected === this.#busConnected) return;
-    this.#busConnected = connected;
-    const now = Date.now();
-    if (!connected) this.#frozenAt = now;
-    else {
-      // Heartbeats could not arrive while the bus was down: whoever was healthy then gets a
-      // full timeout from now to prove it again.
-      const frozenAt = this.#frozenAt ?? now;
-      for (const [node, beat] of this.#heartbeats)
-        if (beat.ready && frozenAt - beat.seenAt < this.options.healthTimeoutMs)
-          this.#heartbeats.set(node, { ready: true, seenAt: now });
-      this.#frozenAt = undefined;
-    }
+    if (connected === this.#health.current(Date.now())) return;
+    this.#health.connection(connected, Date.now());
     this.changed();
   }
 
@@ -227,7 +204,9 @@ export class RoutePublisher {
       this.#applied = applied;
     }
 
-    const routes = mine ? desiredRoutes(this.#inputs()) : new Map<string, DesiredRoute>();
+    const routes = mine
+      ? desiredRoutes({ ...this.snapshots, healthy: this.#health.healthy(Date.now()) })
+      : new Map<string, DesiredRoute>();
     const view = speakerRoutes(routes.values(), speaker);
     const desired = speakerPaths(view.values(), speaker);
     const held = this.#held;
@@ -299,19 +278,11 @@ export class RoutePublisher {
     this.#applied = undefined;
   }
 
-  #inputs(): RouteInputs {
-    return {
-      ...this.snapshots,
-      healthyNodes: healthyNodes(this.#heartbeats, this.#frozenAt ?? Date.now(), this.options.healthTimeoutMs),
-    };
-  }
-
   /** Wakes a pass when the next healthy node would turn stale (not while the bus is down). */
   #scheduleExpiry(): void {
     clearTimeout(this.#expiryTimer);
-    if (!this.#busConnected) return;
     const now = Date.now();
-    const at = nextExpiry(this.#heartbeats, now, this.options.healthTimeoutMs);
+    const at = this.#health.nextExpiry(now);
     if (at !== undefined) this.#expiryTimer = setTimeout(() => this.changed(), at - now + 1).unref();
   }
 
