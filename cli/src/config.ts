@@ -1,4 +1,4 @@
-import { busConfig } from '@berth/bus';
+import { busConfig, nodeHealthConfig } from '@berth/bus';
 import { env, LOG_LEVELS } from '@berth/runtime';
 
 /** berth reads the same variables as the services, so one environment serves both. */
@@ -10,8 +10,8 @@ export const cliConfig = {
   loadBalancerClass: env.string('BERTH_LOADBALANCER_CLASS', 'berth.dev/lb'),
   /** Berth also serves Services with no class (the watcher's setting). */
   defaultClass: env.boolean('BERTH_DEFAULT_CLASS', false),
-  /** A node-agent silent this long serves no route (route-publisher's setting and default). */
-  nodeHealthTimeoutMs: env.integer('BERTH_NODE_HEALTH_TIMEOUT_MS', 100, 600_000, 1000),
+  /** The services' setting: judged alike, berth names the next hops and owners they do. */
+  ...nodeHealthConfig,
   /** How long berth waits for NATS and for the Kubernetes API before giving up on each. */
   timeoutMs: env.integer('BERTH_CLI_TIMEOUT_MS', 100, 600_000, 5000),
   /** The bus client's own log lines (e.g. a snapshot that breaks its contract), on stderr. */

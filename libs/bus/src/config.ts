@@ -12,6 +12,14 @@ export const busConfig = {
   natsTlsKey: env.file('BERTH_NATS_TLS_KEY'),
 } as const;
 
+/**
+ * How long a node-agent's heartbeats may stop before its node is out: one setting, read alike by
+ * route-publisher (next hops), every node-agent (layer-2 owners) and `berth`, so all give one answer.
+ */
+export const nodeHealthConfig = {
+  nodeHealthTimeoutMs: env.integer('BERTH_NODE_HEALTH_TIMEOUT_MS', 100, 600_000, 500),
+} as const;
+
 export interface BusConfig {
   readonly natsServers: readonly string[];
   readonly natsUser?: string | undefined;

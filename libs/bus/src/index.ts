@@ -1,4 +1,4 @@
-export { busConfig } from './config.js';
+export { busConfig, nodeHealthConfig } from './config.js';
 export type { BusConfig } from './config.js';
 export { Buckets, EventsStream } from './topology.js';
 export type { BucketSpec } from './topology.js';

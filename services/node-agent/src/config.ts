@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { busConfig } from '@berth/bus';
+import { busConfig, nodeHealthConfig } from '@berth/bus';
 import { env } from '@berth/runtime';
 
 export const nodeAgentConfig = {
@@ -9,8 +9,8 @@ export const nodeAgentConfig = {
   nodeName: env.string('BERTH_NODE_NAME', hostname()),
   /** How often this agent says it is alive. */
   heartbeatIntervalMs: env.integer('BERTH_HEARTBEAT_INTERVAL_MS', 20, 10_000, 100),
-  /** An agent silent for this long is out. Must be the same on every agent, and above the interval. */
-  nodeHealthTimeoutMs: env.integer('BERTH_NODE_HEALTH_TIMEOUT_MS', 100, 600_000, 500),
+  /** Must be the same on every agent, and above the heartbeat interval. */
+  ...nodeHealthConfig,
   /** Only these interfaces (comma-separated); unset: every Ethernet interface not excluded below. */
   interfaces: env.list('BERTH_L2_INTERFACES', []),
   /** Interfaces never answered on unless listed above: loopback, pods' veths, bridges of CNIs, tunnels. */

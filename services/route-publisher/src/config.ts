@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { busConfig } from '@berth/bus';
+import { busConfig, nodeHealthConfig } from '@berth/bus';
 import { env } from '@berth/runtime';
 import { DEBIAN_PROTO_DIR } from './gobgp/client.js';
 
@@ -16,8 +16,7 @@ export const routePublisherConfig = {
   speakerName: env.string('BERTH_SPEAKER_NAME', hostname()),
   /** The central speaker's router ID when BGPConfig names none. */
   routerId: env.optionalString('BERTH_ROUTER_ID'),
-  /** A node whose node-agent has not reported ready for this long serves no route. */
-  nodeHealthTimeoutMs: env.integer('BERTH_NODE_HEALTH_TIMEOUT_MS', 100, 600_000, 1000),
+  ...nodeHealthConfig,
   /** Ready once every peer's session is established, or after this long at most. */
   sessionsReadyTimeoutMs: env.integer('BERTH_SESSIONS_READY_TIMEOUT_MS', 0, 600_000, 30_000),
 } as const;
