@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from 'nats';
+import { run as berth } from '@berth/cli/run';
 import { EventTypes, L2OwnerChangedEvent, validator } from '@berth/contracts';
 import { answersPerRequest, L2Lab, type WireFrame } from './testing/index.js';
 
@@ -19,14 +20,15 @@ async function assertOneAnswerEach(lab: L2Lab, frames: readonly WireFrame[], ip:
 describe('node-agent: layer 2 in network namespaces', { timeout: 170_000 }, () => {
   let lab: L2Lab;
   let events: NatsConnection;
-  const ownerEvents: unknown[] = [];
+  /** Owner-changed events as received, with the local time of receipt. */
+  const ownerEvents: { receivedAt: number; event: unknown }[] = [];
 
   before(async () => {
     lab = await L2Lab.start({ nodes: 3 });
     events = await connect({ servers: lab.nats.url, user: lab.nats.user, pass: lab.nats.password });
     const sub = events.subscribe(EventTypes.l2OwnerChanged.subject);
     void (async () => {
-      for await (const m of sub) ownerEvents.push(m.json());
+      for await (const m of sub) ownerEvents.push({ receivedAt: Date.now(), event: m.json() });
     })();
     await lab.service('web', [VIP4, VIP6]);
     for (const node of lab.nodes) lab.startAgent(node.name);
@@ -59,7 +61,7 @@ describe('node-agent: layer 2 in network namespaces', { timeout: 170_000 }, () =
     }
   });
 
-  it('SIGKILL of the owner: another node announces the VIP and the client moves to it; never two answers at once', async (t) => {
+  it('SIGKILL of the owner: another node announces the VIP and the client moves to it; never two answers at once; berth names the owner the agents do throughout', async (t) => {
     const owner = await lab.waitForOwner(VIP4);
     // The client's kernel learns the VIP's MAC, as any host that talked to it would.
     await lab.lab.exec(lab.client.netns, 'ping', '-c', '1', '-W', '1', VIP4).catch(() => undefined);
@@ -69,26 +71,40 @@ describe('node-agent: layer 2 in network namespaces', { timeout: 170_000 }, () =
     await sleep(500);
     // Only what is said from now on counts: while the agents came up, another may have owned it.
     const eventsBefore = ownerEvents.length;
+    const asked = askBerth(lab, VIP4);
+    await sleep(500);
     const killedAt = Date.now() / 1000;
     await lab.kill(owner);
     const next = await lab.waitForOwner(VIP4, { not: owner });
     const nextMac = await lab.macOf(next);
-    await sleep(500);
+    await sleep(1000);
+    const answers = await asked.stop();
     const garp = (await capture.frames()).find((f) => f.kind === 'garp' && f.ip === VIP4 && f.mac === nextMac);
     assert.ok(garp !== undefined, `no gratuitous ARP from ${next}`);
     assert.ok(garp.t > killedAt);
     t.diagnostic(`failover: ${Math.round((garp.t - killedAt) * 1000)} ms from SIGKILL to ${next}'s gratuitous ARP`);
     assert.equal(await clientNeighbour(lab, VIP4), nextMac, "the client's neighbour entry moved");
     const check = validator(L2OwnerChangedEvent);
-    const told = ownerEvents
-      .slice(eventsBefore)
-      .map((e) => check.check(e))
-      .find((r) => r.ok && r.value.data.node === next && r.value.data.vip === VIP4);
-    assert.ok(told?.ok, `no valid owner-changed event for ${next}: ${JSON.stringify(ownerEvents)}`);
+    const received = ownerEvents.slice(eventsBefore).find(({ event }) => {
+      const r = check.check(event);
+      return r.ok && r.value.data.node === next && r.value.data.vip === VIP4;
+    });
+    const told = received === undefined ? undefined : check.check(received.event);
+    assert.ok(
+      told?.ok && received !== undefined,
+      `no valid owner-changed event for ${next}: ${JSON.stringify(ownerEvents)}`,
+    );
     assert.deepEqual(
       { previousNode: told.value.data.previousNode, service: told.value.data.service, source: told.value.source },
       { previousNode: owner, service: 'shop/web', source: `berth/node-agent/${next}` },
     );
+    const berthMoved = assertBerthAgrees(answers, {
+      before: owner,
+      after: next,
+      movedAt: received.receivedAt,
+      events: ownerEvents.slice(eventsBefore),
+    });
+    t.diagnostic(`berth asked ${answers.length} times; it named ${next} from ${berthMoved} ms after the agents moved`);
 
     // The killed agent comes back; the VIP returns to it by a handover, still one answer at a time.
     lab.startAgent(owner);
@@ -166,6 +182,92 @@ describe('node-agent: layer 2 in network namespaces', { timeout: 170_000 }, () =
     }
   });
 });
+
+/** One answer of `berth`: the layer-2 owner it named for a VIP, and when it was asked and answered. */
+interface BerthAnswer {
+  readonly from: number;
+  readonly to: number;
+  readonly owner: string | undefined;
+}
+
+const record = (value: unknown): Record<string, unknown> =>
+  typeof value === 'object' && value !== null ? Object.fromEntries(Object.entries(value)) : {};
+
+/** The owner of `vip` in `berth status --json` (its `services` rows) or `explain --json` (its verdict's VIPs). */
+function ownerIn(json: string, vip: string): string | undefined {
+  const answer = record(JSON.parse(json));
+  const rows = answer['services'] ?? record(answer['verdict'])['vips'];
+  const row = (Array.isArray(rows) ? rows : []).map(record).find((r) => r['vip'] === vip);
+  return typeof row?.['owner'] === 'string' ? row['owner'] : undefined;
+}
+
+/**
+ * Asks `berth` (the CLI's own `run`, in this process, with the services' defaults) again and
+ * again, alternating `status` and `explain`, for the owner of `vip`, until stopped.
+ */
+function askBerth(lab: L2Lab, vip: string): { stop(): Promise<BerthAnswer[]> } {
+  const answers: BerthAnswer[] = [];
+  const asked = { stop: false };
+  const asking = (async () => {
+    for (let i = 0; i < 500 && !asked.stop; i++) {
+      const argv =
+        i % 2 === 0 ? ['status', '--json', '--no-cluster'] : ['explain', 'shop/web', '--json', '--no-cluster'];
+      let out = '';
+      const from = Date.now();
+      await berth(argv, lab.nats.env, { out: (text) => (out += text), err: () => undefined });
+      answers.push({ from, to: Date.now(), owner: ownerIn(out, vip) });
+      await sleep(10);
+    }
+  })();
+  return {
+    async stop() {
+      asked.stop = true;
+      await asking;
+      return answers;
+    },
+  };
+}
+
+/**
+ * berth names the agents' owner throughout: the old one until the new one's owner-changed event,
+ * the new one after it, either only within one heartbeat interval (and a pass) of the move, as
+ * berth judges at the moment it reads while an agent judges as of its own last heartbeat.
+ * Returns when (ms after the move) berth first named the new owner.
+ */
+function assertBerthAgrees(
+  answers: readonly BerthAnswer[],
+  expected: {
+    before: string;
+    after: string;
+    movedAt: number;
+    events: readonly { receivedAt: number; event: unknown }[];
+  },
+): number {
+  const SLACK_MS = 250;
+  const wrong = answers.filter(({ from, to, owner }) =>
+    to < expected.movedAt - SLACK_MS
+      ? owner !== expected.before
+      : from > expected.movedAt + SLACK_MS
+        ? owner !== expected.after
+        : owner !== expected.before && owner !== expected.after,
+  );
+  const at = (a: BerthAnswer) =>
+    `${a.owner ?? 'nobody'} at ${a.from - expected.movedAt}..${a.to - expected.movedAt} ms`;
+  const told = expected.events.map(
+    ({ receivedAt, event }) =>
+      `${JSON.stringify(record(record(event)['data']))} at ${receivedAt - expected.movedAt} ms`,
+  );
+  assert.deepEqual(
+    wrong.map(at),
+    [],
+    `berth disagreed with the agents (owner moved ${expected.before} → ${expected.after}; the agents said ${told.join(', ')})`,
+  );
+  const before = answers.filter((a) => a.to < expected.movedAt - SLACK_MS).length;
+  const after = answers.filter((a) => a.from > expected.movedAt + SLACK_MS).length;
+  assert.ok(before >= 3 && after >= 3, `berth asked too seldom: ${before} times before the move, ${after} after`);
+  const first = answers.find((a) => a.owner === expected.after);
+  return first === undefined ? Number.NaN : first.to - expected.movedAt;
+}
 
 /** The MAC the client's kernel holds for `ip`. */
 async function clientNeighbour(lab: L2Lab, ip: string): Promise<string | undefined> {
