@@ -3,7 +3,7 @@ import { runService } from '@berth/runtime';
 import { watcherConfig } from './config.js';
 import { kubeApiFor } from '@berth/kube';
 import { LeaderElector } from './kube/leader.js';
-import { ClusterState } from './publish/cluster-state.js';
+import { ClusterState, statusObjects } from './publish/cluster-state.js';
 import { openOutboxes } from './publish/outboxes.js';
 import { PeerStatusWriter } from './status/peer-status-writer.js';
 import { PoolStatusWriter } from './status/pool-status-writer.js';
@@ -21,22 +21,7 @@ await runService({
     const bus = await connectBus(config, { name: `watcher-${config.identity}`, logger, readiness, registry });
 
     // Every replica follows the cluster; only the leader writes (outboxes and status wait for it).
-    const active = () => leader.isLeader;
-    const targets = await openOutboxes(bus, logger, registry, { concurrency: config.publishConcurrency, active });
-    const policy = { className: config.loadBalancerClass, isDefault: config.defaultClass };
-    const state: ClusterState = new ClusterState(targets, policy, logger, {
-      serviceChanged: (key) => writer.touch(key),
-      poolsChanged: () => pools.poolsChanged(),
-      peersChanged: () => peers.peersChanged(),
-    });
-    const writer = new StatusWriter(api, (key) => state.serviceEntry(key), logger, {
-      reportingInstance: config.identity,
-      concurrency: 16,
-      active,
-    });
-    const pools = new PoolStatusWriter(api, () => state.pools, logger, { concurrency: 4, active });
-    const peers = new PeerStatusWriter(api, () => state.peers, logger, { concurrency: 4, active });
-    const leader: LeaderElector = new LeaderElector(
+    const leader = new LeaderElector(
       api,
       {
         namespace: config.namespace,
@@ -47,16 +32,23 @@ await runService({
         retryPeriodMs: config.leaseRetryMs,
       },
       logger,
-      {
-        started: () => {
-          for (const outbox of Object.values(targets)) void outbox.takeOver();
-          writer.touchAll(state.serviceKeys());
-          pools.poolsChanged();
-          peers.peersChanged();
-        },
-        stopped: () => undefined,
-      },
     );
+    const active = () => leader.isLeader;
+    const targets = await openOutboxes(bus, logger, registry, { concurrency: config.publishConcurrency, active });
+    const objects = statusObjects();
+    const writer = new StatusWriter(api, (key) => objects.services.get(key), logger, {
+      reportingInstance: config.identity,
+      concurrency: 16,
+      active,
+    });
+    const pools = new PoolStatusWriter(api, () => objects.pools, logger, { concurrency: 4, active });
+    const peers = new PeerStatusWriter(api, () => objects.peers, logger, { concurrency: 4, active });
+    const policy = { className: config.loadBalancerClass, isDefault: config.defaultClass };
+    const state = new ClusterState(targets, policy, logger, objects, {
+      serviceChanged: (key) => writer.touch(key),
+      poolsChanged: () => pools.poolsChanged(),
+      peersChanged: () => peers.peersChanged(),
+    });
 
     // ipam's decisions and the speakers' sessions, for status; nothing waits for their first full state.
     const results = new BucketFollower(bus, signal, () => undefined);
@@ -75,7 +67,12 @@ await runService({
       signal,
       onFirstSync: () => outboxes.forEach((o) => o.prune()),
     });
-    const leading = leader.run(signal);
+    const leading = leader.run(signal, () => {
+      for (const outbox of outboxes) void outbox.takeOver();
+      writer.touchAll(objects.services.keys());
+      pools.poolsChanged();
+      peers.peersChanged();
+    });
     const resync = setInterval(() => outboxes.forEach((o) => o.rewriteAll()), config.resyncSeconds * 1000);
 
     return [

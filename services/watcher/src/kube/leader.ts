@@ -39,7 +39,6 @@ export class LeaderElector {
     private readonly api: KubeApi,
     private readonly options: LeaderOptions,
     private readonly logger: Logger,
-    private readonly events: { started: () => void; stopped: () => void },
   ) {}
 
   get isLeader(): boolean {
@@ -50,7 +49,8 @@ export class LeaderElector {
     return `/apis/coordination.k8s.io/v1/namespaces/${this.options.namespace}/leases/${this.options.name}`;
   }
 
-  async run(signal: AbortSignal): Promise<void> {
+  /** Campaigns until `signal` aborts; `started` runs each time this replica becomes the leader. */
+  async run(signal: AbortSignal, started: () => void): Promise<void> {
     while (!signal.aborted) {
       try {
         if (await this.tryAcquireOrRenew()) this.#lastRenewed = Date.now();
@@ -61,11 +61,10 @@ export class LeaderElector {
       if (renewed && !this.#leading) {
         this.#leading = true;
         this.logger.info({ identity: this.options.identity }, 'became the leader');
-        this.events.started();
+        started();
       } else if (!renewed && this.#leading) {
         this.#leading = false;
         this.logger.warn({ identity: this.options.identity }, 'lost the lead');
-        this.events.stopped();
       }
       await sleep(this.options.retryPeriodMs, undefined, { signal }).catch(() => undefined);
     }
@@ -75,7 +74,6 @@ export class LeaderElector {
   async release(): Promise<void> {
     if (!this.#leading) return;
     this.#leading = false;
-    this.events.stopped();
     try {
       const lease = await this.api.get<Lease>(this.path);
       if (lease.spec.holderIdentity !== this.options.identity) return;

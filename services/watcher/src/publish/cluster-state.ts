@@ -35,6 +35,21 @@ export interface ClusterNotifications {
 }
 
 /** A Service the status writer may have to act on, and whether it is Berth's. */
+/**
+ * The objects whose status the watcher writes, kept up to date by `ClusterState` and read by the
+ * status writers: made first, so the writers exist before the state that tells them of changes.
+ */
+export interface StatusObjects {
+  /** Berth's Services and any that still carry Berth's finalizer. */
+  readonly services: Map<string, ServiceEntry>;
+  /** Every IPPool, by name. */
+  readonly pools: Map<string, IPPoolObject>;
+  /** Every BGPPeer, by name. */
+  readonly peers: Map<string, BGPPeerObject>;
+}
+
+export const statusObjects = (): StatusObjects => ({ services: new Map(), pools: new Map(), peers: new Map() });
+
 export interface ServiceEntry {
   object: ServiceObject;
   ours: boolean;
@@ -60,11 +75,10 @@ export interface Target<T> {
  */
 export class ClusterState {
   readonly #ours = new Set<string>();
-  /** Berth's Services and any that still carry Berth's finalizer. */
-  readonly #services = new Map<string, ServiceEntry>();
-  readonly #pools = new Map<string, IPPoolObject>();
+  readonly #services: Map<string, ServiceEntry>;
+  readonly #pools: Map<string, IPPoolObject>;
   readonly #slices = new Map<string, Map<string, EndpointSliceObject>>();
-  readonly #peers = new Map<string, BGPPeerObject>();
+  readonly #peers: Map<string, BGPPeerObject>;
   readonly #secrets = new Map<string, SecretObject>();
   #config: BGPConfigObject | undefined;
 
@@ -72,31 +86,16 @@ export class ClusterState {
     private readonly targets: SnapshotTargets,
     private readonly policy: ClassPolicy,
     private readonly logger: Logger,
+    objects: StatusObjects = statusObjects(),
     private readonly notify: ClusterNotifications = {
       serviceChanged: () => undefined,
       poolsChanged: () => undefined,
       peersChanged: () => undefined,
     },
-  ) {}
-
-  /** Every BGPPeer, by name. */
-  get peers(): ReadonlyMap<string, BGPPeerObject> {
-    return this.#peers;
-  }
-
-  /** Every IPPool, by name. */
-  get pools(): ReadonlyMap<string, IPPoolObject> {
-    return this.#pools;
-  }
-
-  /** Keys of every Service the status writer may have to act on. */
-  serviceKeys(): Iterable<string> {
-    return this.#services.keys();
-  }
-
-  /** The Service under `key`, if it is Berth's or still carries Berth's finalizer. */
-  serviceEntry(key: string): ServiceEntry | undefined {
-    return this.#services.get(key);
+  ) {
+    this.#services = objects.services;
+    this.#pools = objects.pools;
+    this.#peers = objects.peers;
   }
 
   service(object: ServiceObject): void {
