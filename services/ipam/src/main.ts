@@ -4,7 +4,7 @@ import { BucketFollower, Buckets, connectBus } from '@berth/bus';
 import { runService } from '@berth/runtime';
 import { ipamConfig } from './config.js';
 import { Ipam } from './ipam.js';
-import { connectRedis } from './redis/connect.js';
+import { connectRedis, onReconnect } from './redis/connect.js';
 import { LeaseStore } from './redis/lease-store.js';
 
 await runService({
@@ -12,13 +12,8 @@ await runService({
   config: ipamConfig,
   async start({ config, logger, readiness, registry, signal }) {
     const bus = await connectBus(config, { name: `ipam-${hostname()}`, logger, readiness, registry });
-    // Redis can come back empty after a restart: put back every lease ipam knows.
-    const redis = connectRedis(config, logger, readiness, () => {
-      shell
-        .restore()
-        .catch((error: unknown) => logger.error({ err: error }, 'could not restore leases after reconnecting'));
-    });
     const allocations = await bus.bucket(Buckets.allocations);
+    const redis = connectRedis(config, logger, readiness);
     const shell = new Ipam(
       new LeaseStore(redis, config.redisPrefix),
       allocations,
@@ -27,6 +22,13 @@ await runService({
       registry,
       `berth/ipam/${hostname()}`,
     );
+    // Redis can come back empty after a restart: put back every lease ipam knows.
+    onReconnect(redis, () => {
+      logger.info('reconnected to Redis: restoring leases');
+      shell
+        .restore()
+        .catch((error: unknown) => logger.error({ err: error }, 'could not restore leases after reconnecting'));
+    });
 
     // Leasing waits for the first full state of every input, then for Redis.
     readiness.notReady('leases', 'reading Services, pools and namespaces');

@@ -14,14 +14,8 @@ export interface RedisConfig {
 /**
  * A Redis connection that fails commands at once while Redis is down (ipam then leases nothing
  * rather than queueing guesses), reconnects forever, and reports `redis` unready meanwhile.
- * `onReconnect` runs after every reconnection, for re-checking what Redis still holds.
  */
-export function connectRedis(
-  config: RedisConfig,
-  logger: Logger,
-  readiness: Readiness,
-  onReconnect: () => void,
-): Redis {
+export function connectRedis(config: RedisConfig, logger: Logger, readiness: Readiness): Redis {
   const url = new URL(config.redisUrl);
   const tls = url.protocol === 'rediss:';
   readiness.notReady('redis', 'connecting to Redis');
@@ -43,17 +37,20 @@ export function connectRedis(
     maxRetriesPerRequest: 1,
     retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 5000),
   });
-  let connectedBefore = false;
   redis.on('ready', () => {
     readiness.ready('redis');
-    logger.info(
-      { server: `${url.hostname}:${url.port}` },
-      connectedBefore ? 'reconnected to Redis' : 'connected to Redis',
-    );
-    if (connectedBefore) onReconnect();
-    connectedBefore = true;
+    logger.info({ server: `${url.hostname}:${url.port}` }, 'connected to Redis');
   });
   redis.on('close', () => readiness.notReady('redis', 'disconnected from Redis'));
   redis.on('error', (error: Error) => logger.warn({ err: error }, 'Redis error'));
   return redis;
+}
+
+/** Runs `run` after every reconnection of `redis` (not its first connection), e.g. to re-check what Redis still holds. */
+export function onReconnect(redis: Redis, run: () => void): void {
+  let connected = redis.status === 'ready';
+  redis.on('ready', () => {
+    if (connected) run();
+    connected = true;
+  });
 }
