@@ -1,10 +1,9 @@
+import type { IpFamily } from '@berth/contracts';
 import { Address4, Address6 } from 'ip-address';
-
-export type Family = 'IPv4' | 'IPv6';
 
 /** A contiguous run of addresses of one family, as numbers; `text` is how the operator wrote it. */
 export interface AddressRange {
-  readonly family: Family;
+  readonly family: IpFamily;
   readonly first: bigint;
   readonly last: bigint;
   readonly text: string;
@@ -16,10 +15,10 @@ export class AddressError extends Error {
   readonly code = 'BERTH_ADDRESS_INVALID';
 }
 
-const BITS: Record<Family, number> = { IPv4: 32, IPv6: 128 };
+const BITS: Record<IpFamily, number> = { IPv4: 32, IPv6: 128 };
 
 /** An address's family and numeric value. */
-export function parseAddress(text: string): { family: Family; value: bigint } {
+export function parseAddress(text: string): { family: IpFamily; value: bigint } {
   if (Address4.isValid(text) && !text.includes('/')) return { family: 'IPv4', value: new Address4(text).bigInt() };
   if (Address6.isValid(text) && !text.includes('/') && !text.includes('%')) {
     return { family: 'IPv6', value: new Address6(text).bigInt() };
@@ -28,8 +27,14 @@ export function parseAddress(text: string): { family: Family; value: bigint } {
 }
 
 /** The canonical text of an address (RFC 5952 for IPv6). */
-export function formatAddress(family: Family, value: bigint): string {
+export function formatAddress(family: IpFamily, value: bigint): string {
   return family === 'IPv4' ? Address4.fromBigInt(value).correctForm() : Address6.fromBigInt(value).correctForm();
+}
+
+/** The canonical text of an address however it was written; throws `AddressError` when it is none. */
+export function canonicalAddress(text: string): string {
+  const { family, value } = parseAddress(text);
+  return formatAddress(family, value);
 }
 
 /** Reads one IPPool entry: `192.0.2.0/24`, `192.0.2.10-192.0.2.20` or `192.0.2.7` (and IPv6). */
@@ -66,7 +71,7 @@ export function rangesOverlap(a: AddressRange, b: AddressRange): boolean {
   return a.family === b.family && a.first <= b.last && b.first <= a.last;
 }
 
-export function rangeContains(range: AddressRange, family: Family, value: bigint): boolean {
+export function rangeContains(range: AddressRange, family: IpFamily, value: bigint): boolean {
   return range.family === family && range.first <= value && value <= range.last;
 }
 
@@ -97,14 +102,14 @@ export function poolUsage(
   entries: readonly string[],
   avoidBuggyIPs: boolean,
   leased: Iterable<string>,
-): Partial<Record<Family, FamilyUsage>> {
+): Partial<Record<IpFamily, FamilyUsage>> {
   const ranges = entries.map(parseEntry);
-  const inUse: Record<Family, Set<bigint>> = { IPv4: new Set(), IPv6: new Set() };
+  const inUse: Record<IpFamily, Set<bigint>> = { IPv4: new Set(), IPv6: new Set() };
   for (const address of leased) {
     const { family, value } = parseAddress(address);
     if (ranges.some((r) => rangeContains(r, family, value))) inUse[family].add(value);
   }
-  const usage: Partial<Record<Family, FamilyUsage>> = {};
+  const usage: Partial<Record<IpFamily, FamilyUsage>> = {};
   for (const family of ['IPv4', 'IPv6'] as const) {
     const own = ranges.filter((r) => r.family === family);
     if (own.length === 0) continue;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { newEvent, type AllocationSnapshot, type PoolSnapshot, type ServiceSnapshot } from '@berth/contracts';
 import type { Bus } from '@berth/bus';
 import { KeyedWorker, type Logger } from '@berth/runtime';
-import { formatAddress, parseAddress, parseEntry, poolUsage, rangeContains } from '@berth/ipnet';
+import { canonicalAddress, parseAddress, parseEntry, poolUsage, rangeContains } from '@berth/ipnet';
 import type { Registry } from 'prom-client';
 import { allocate, type Decision, type Lease } from './allocate/allocate.js';
 import { LeaseIndex } from './allocate/lease-index.js';
@@ -197,8 +197,7 @@ export class Ipam {
   }
 
   private event(name: 'vipAssigned' | 'vipReleased', vip: string, svc: { key: string; uid: string }, pool: string) {
-    const { family, value } = parseAddress(vip);
-    const address = formatAddress(family, value);
+    const address = canonicalAddress(vip);
     return this.bus.publishEvent(
       name,
       newEvent(name, this.source, address, { vip: address, service: svc.key, serviceUid: svc.uid, pool }),
@@ -231,10 +230,7 @@ export class Ipam {
       service: svc.key,
       pool,
       mode: mode ?? this.#pools.get(pool)?.mode ?? 'bgp',
-      addresses: addresses.map((a) => {
-        const { family, value } = parseAddress(a);
-        return formatAddress(family, value);
-      }),
+      addresses: addresses.map(canonicalAddress),
       ...(sharingKey === undefined || sharingKey === '' ? {} : { sharingKey }),
       ports: svc.ports,
       externalTrafficPolicy: svc.externalTrafficPolicy,

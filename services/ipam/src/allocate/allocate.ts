@@ -1,5 +1,11 @@
-import { matchesSelector, type AllocationSnapshot, type PoolSnapshot, type ServiceSnapshot } from '@berth/contracts';
-import { formatAddress, parseAddress, parseEntry, rangeContains, type AddressRange, type Family } from '@berth/ipnet';
+import {
+  matchesSelector,
+  type AllocationSnapshot,
+  type IpFamily,
+  type PoolSnapshot,
+  type ServiceSnapshot,
+} from '@berth/contracts';
+import { formatAddress, parseAddress, parseEntry, rangeContains, type AddressRange } from '@berth/ipnet';
 import { readRequest, type Address, type Request } from './request.js';
 import type { LeaseIndex } from './lease-index.js';
 
@@ -52,28 +58,39 @@ function allows(pool: PoolSnapshot, service: ServiceSnapshot, world: World): boo
   return matchesSelector(pool.serviceSelector, service.labels);
 }
 
+/** What the sharing rule compares: a lease's terms, or those of a Service about to be leased. */
+export type SharingTerms = Pick<Lease, 'sharingKey' | 'ports' | 'externalTrafficPolicy' | 'selector'>;
+
+const sharingTerms = (service: ServiceSnapshot, request: Request): SharingTerms => ({
+  ports: service.ports,
+  externalTrafficPolicy: service.externalTrafficPolicy,
+  ...(request.sharingKey === undefined ? {} : { sharingKey: request.sharingKey }),
+  ...(service.selector === undefined ? {} : { selector: service.selector }),
+});
+
 /**
  * Services may share an address when they carry the same sharing key, use no protocol/port
  * pair twice, and either all send traffic to every node (Cluster) or select the same pods.
+ * Redis's claim script (`redis/lease-store.ts`) applies the same rule; a test holds them equal.
  */
-function canShare(service: ServiceSnapshot, request: Request, holders: readonly Lease[]): boolean {
-  if (request.sharingKey === undefined) return false;
-  const ports = new Set(service.ports.map((p) => `${p.protocol}/${p.port}`));
+export function canShare(mine: SharingTerms, holders: readonly SharingTerms[]): boolean {
+  if (mine.sharingKey === undefined) return false;
+  const ports = new Set(mine.ports.map((p) => `${p.protocol}/${p.port}`));
   return holders.every(
     (lease) =>
-      lease.sharingKey === request.sharingKey &&
+      lease.sharingKey === mine.sharingKey &&
       lease.ports.every((p) => !ports.has(`${p.protocol}/${p.port}`)) &&
-      ((lease.externalTrafficPolicy === 'Cluster' && service.externalTrafficPolicy === 'Cluster') ||
-        JSON.stringify(lease.selector ?? {}) === JSON.stringify(service.selector ?? {})),
+      ((lease.externalTrafficPolicy === 'Cluster' && mine.externalTrafficPolicy === 'Cluster') ||
+        JSON.stringify(lease.selector ?? {}) === JSON.stringify(mine.selector ?? {})),
   );
 }
 
-function isBuggy(family: Family, value: bigint): boolean {
+function isBuggy(family: IpFamily, value: bigint): boolean {
   return family === 'IPv4' && (value % 256n === 0n || value % 256n === 255n);
 }
 
 /** The lowest free address of `family` in the pool; cost grows with the leases, not the pool. */
-function nextFree(pool: Pool, family: Family, leases: LeaseIndex): bigint | undefined {
+function nextFree(pool: Pool, family: IpFamily, leases: LeaseIndex): bigint | undefined {
   for (const range of pool.ranges) {
     if (range.family !== family) continue;
     for (let value = range.first; value <= range.last; value++) {
@@ -108,7 +125,7 @@ function keepStatusAddresses(
   if (shown.length === 0) return undefined;
   const free = shown.every((a) => {
     const users = world.leases.holders(formatAddress(a.family, a.value));
-    return users.length === 0 || canShare(service, request, users);
+    return users.length === 0 || canShare(sharingTerms(service, request), users);
   });
   const pool = candidates.find((p) => shown.every((a) => p.ranges.some((r) => rangeContains(r, a.family, a.value))));
   return free && pool !== undefined ? assigned(pool, shown) : undefined;
@@ -166,7 +183,7 @@ export function allocate(service: ServiceSnapshot, world: World): Decision {
     }
     for (const address of request.addresses) {
       const users = world.leases.holders(formatAddress(address.family, address.value));
-      if (users.length > 0 && !canShare(service, request, users)) {
+      if (users.length > 0 && !canShare(sharingTerms(service, request), users)) {
         return refuse(
           'RequestedAddressTaken',
           `${address.text} is leased to ${users.map((u) => u.service).join(', ')}`,
@@ -184,7 +201,8 @@ export function allocate(service: ServiceSnapshot, world: World): Decision {
       const users = world.leases.holders(text);
       const { family, value } = parseAddress(text);
       const pool = candidates.find((p) => p.spec.key === users[0]?.pool);
-      if (pool === undefined || !request.families.includes(family) || !canShare(service, request, users)) continue;
+      if (pool === undefined || !request.families.includes(family) || !canShare(sharingTerms(service, request), users))
+        continue;
       // Share every address of that group the Service wants, in its family order.
       const group = [...new Set(users.flatMap((u) => u.addresses))].map((t) => ({ text: t, ...parseAddress(t) }));
       const wanted = request.families.flatMap((f) => group.filter((a) => a.family === f).slice(0, 1));

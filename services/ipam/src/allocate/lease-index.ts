@@ -1,4 +1,5 @@
-import { formatAddress, parseAddress, type Family } from '@berth/ipnet';
+import type { IpFamily } from '@berth/contracts';
+import { formatAddress, parseAddress } from '@berth/ipnet';
 import type { Lease } from './allocate.js';
 
 /**
@@ -9,7 +10,7 @@ import type { Lease } from './allocate.js';
 export class LeaseIndex {
   readonly #byUid = new Map<string, Lease>();
   readonly #holders = new Map<string, Lease[]>();
-  readonly #taken: Record<Family, Set<bigint>> = { IPv4: new Set(), IPv6: new Set() };
+  readonly #taken: Record<IpFamily, Set<bigint>> = { IPv4: new Set(), IPv6: new Set() };
   readonly #bySharingKey = new Map<string, Set<string>>();
 
   static of(leases: Iterable<Lease>): LeaseIndex {
@@ -35,7 +36,7 @@ export class LeaseIndex {
     return this.#holders.get(address) ?? [];
   }
 
-  isTaken(family: Family, value: bigint): boolean {
+  isTaken(family: IpFamily, value: bigint): boolean {
     return this.#taken[family].has(value);
   }
 

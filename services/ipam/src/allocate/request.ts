@@ -1,5 +1,5 @@
-import type { ServiceSnapshot } from '@berth/contracts';
-import { AddressError, parseAddress, type Family } from '@berth/ipnet';
+import type { IpFamily, ServiceSnapshot } from '@berth/contracts';
+import { AddressError, parseAddress } from '@berth/ipnet';
 
 /** Annotations ipam reads; MetalLB's and OpenELB's names too, so migrating users keep their manifests. */
 export const Annotations = {
@@ -20,7 +20,7 @@ export const Annotations = {
 
 /** An address as ipam compares it. */
 export interface Address {
-  readonly family: Family;
+  readonly family: IpFamily;
   readonly value: bigint;
   readonly text: string;
 }
@@ -32,7 +32,7 @@ export interface Request {
   readonly addresses: readonly Address[];
   readonly sharingKey?: string;
   /** Families to lease, in the Service's order. */
-  readonly families: readonly Family[];
+  readonly families: readonly IpFamily[];
   /** Every family is needed (RequireDualStack, or a single stack); otherwise one is enough. */
   readonly needAll: boolean;
 }
@@ -79,7 +79,7 @@ export function readRequest(service: ServiceSnapshot): RequestResult {
   }
 
   const policy = service.ipFamilyPolicy;
-  const families: Family[] = policy === 'SingleStack' ? service.ipFamilies.slice(0, 1) : [...service.ipFamilies];
+  const families: IpFamily[] = policy === 'SingleStack' ? service.ipFamilies.slice(0, 1) : [...service.ipFamilies];
   const needAll = policy !== 'PreferDualStack';
   if (policy === 'RequireDualStack' && families.length < 2) {
     return {

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import type { ServiceSnapshot } from '@berth/contracts';
 import { examplePool, exampleService } from '@berth/contracts/examples';
 import { startRedis, type RigRedis } from '@berth/rig';
-import { allocate, type Lease } from '../allocate/allocate.js';
+import { allocate, canShare, type Lease } from '../allocate/allocate.js';
 import { LeaseIndex } from '../allocate/lease-index.js';
 import { LeaseStore } from './lease-store.js';
 
@@ -90,6 +90,61 @@ describe('lease store - against a real redis-server', () => {
     assert.equal((await store.claim(on(3, 53, 'dns'))).type, 'taken', 'the same port twice');
     assert.equal((await store.claim(on(4, 54, 'web'))).type, 'taken', 'another key');
     assert.equal((await store.claim(on(5, 55))).type, 'taken', 'no key');
+  });
+
+  it('the claim script shares an address exactly when allocate’s rule (canShare) does, case for case', async () => {
+    const store = new LeaseStore(connect(), 'sharing:');
+    const PORTS = [
+      { protocol: 'TCP' as const, port: 80 },
+      { protocol: 'TCP' as const, port: 443 },
+      { protocol: 'UDP' as const, port: 80 },
+    ];
+    const terms = fc.record({
+      sharingKey: fc.option(fc.constantFrom('k1', 'k2'), { nil: undefined }),
+      ports: fc.subarray(PORTS),
+      externalTrafficPolicy: fc.constantFrom('Cluster' as const, 'Local' as const),
+      selector: fc.option(fc.constantFrom({ app: 'a' }, { app: 'b' }, { app: 'a', tier: 'web' }), { nil: undefined }),
+    });
+    let uid = 0;
+    const lease = (t: {
+      sharingKey: string | undefined;
+      ports: Lease['ports'];
+      externalTrafficPolicy: Lease['externalTrafficPolicy'];
+      selector: Lease['selector'] | undefined;
+    }): Lease => ({
+      serviceUid: `uid-${++uid}`,
+      service: `shop/svc-${uid}`,
+      pool: 'v6',
+      mode: 'bgp',
+      addresses: [`2001:db8::${(uid >> 4).toString(16)}`],
+      ports: t.ports,
+      externalTrafficPolicy: t.externalTrafficPolicy,
+      ...(t.sharingKey === undefined ? {} : { sharingKey: t.sharingKey }),
+      ...(t.selector === undefined ? {} : { selector: t.selector }),
+    });
+    const verdicts = { shared: 0, refused: 0 };
+    await fc.assert(
+      fc.asyncProperty(fc.array(terms, { minLength: 1, maxLength: 4 }), terms, async (others, mine) => {
+        // Each case gets its own address: 16 uids per case, the address is the uid's upper bits.
+        uid = (Math.floor(uid / 16) + 1) * 16;
+        const held: Lease[] = [];
+        for (const other of others) {
+          const candidate = lease(other);
+          if ((await store.claim(candidate)).type === 'claimed') held.push(candidate);
+        }
+        const mineLease = lease(mine);
+        const expected = canShare(mineLease, held);
+        const claimed = (await store.claim(mineLease)).type === 'claimed';
+        assert.equal(
+          claimed,
+          expected,
+          `Redis ${claimed ? 'shared' : 'refused'}, allocate would have ${expected ? 'shared' : 'refused'}: ${JSON.stringify({ held, mine: mineLease })}`,
+        );
+        verdicts[expected ? 'shared' : 'refused']++;
+      }),
+      { numRuns: 400 },
+    );
+    assert.ok(verdicts.shared > 40 && verdicts.refused > 40, JSON.stringify(verdicts));
   });
 
   it('three replicas racing over 2,000 Services end with 2,000 distinct addresses, checked in Redis', async () => {

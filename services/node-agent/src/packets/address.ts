@@ -1,8 +1,9 @@
-import { formatAddress, parseAddress, type Family } from '@berth/ipnet';
+import type { IpFamily } from '@berth/contracts';
+import { formatAddress, parseAddress } from '@berth/ipnet';
 
 /** An IP address as it travels in packets; `key` (hex of the bytes) is what lookups use. */
 export interface WireAddress {
-  readonly family: Family;
+  readonly family: IpFamily;
   readonly text: string;
   readonly bytes: Buffer;
   readonly key: string;
