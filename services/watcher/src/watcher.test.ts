@@ -93,9 +93,13 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
     const { port } = (await watcher.logged('health server listening')) as { port: number };
     await watcher.logged('every collection listed');
     assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
+    // Services and endpoints go out through separate outboxes: either may land first.
     await until(
-      'shop/web published and the ghost pruned',
-      () => mirrors.services.entries.has('shop/web') && !mirrors.services.entries.has('gone/ghost'),
+      'shop/web and its endpoints published, and the ghost pruned',
+      () =>
+        mirrors.services.entries.has('shop/web') &&
+        mirrors.endpoints.entries.has('shop/web') &&
+        !mirrors.services.entries.has('gone/ghost'),
     );
     assert.deepEqual(mirrors.endpoints.entries.get('shop/web')?.readyByNode, {});
     assert.equal(
