@@ -26,6 +26,20 @@ export interface AgentOptions {
   readonly handoverDelayMs?: number;
 }
 
+/** What this agent holds about one layer-2 VIP: its election, handover and answering. */
+interface VipState {
+  readonly vip: WireAddress;
+  /** The owner elected on the last current view (undefined: nobody may own it), once there was one. */
+  elected: { readonly node: string | undefined } | undefined;
+  /** Elected to us: the owner before us, as seen on a current view. */
+  takeoverFrom: string | undefined;
+  /** When the handover delay is over and we take it over. */
+  dueAt: number | undefined;
+  /** When we stepped back because another host announced it. */
+  yieldedAt: number | undefined;
+  answering: boolean;
+}
+
 /**
  * node-agent's shell: keeps the bus's inputs, elects the owner of every layer-2 VIP and makes
  * the responder answer for exactly the ones this node owns. It takes a VIP over only on a
@@ -41,16 +55,8 @@ export class NodeAgent {
   #dirty = true;
   #healthySignature = '';
   #owners = new Map<string, L2Owner>();
-  /** Owners as of the last current view, for owner-changed events. */
-  readonly #lastOwners = new Map<string, string | undefined>();
-  /** VIPs answered, by wire key. */
-  readonly #answered = new Map<string, WireAddress>();
-  /** VIPs we stepped back from because another host announced them, and when. */
-  readonly #yielded = new Map<string, number>();
-  /** For VIPs now elected to us (by wire key): the owner before us, as seen on a current view. */
-  readonly #takeoverFrom = new Map<string, string | undefined>();
-  /** VIPs to take over, by wire key, once the handover delay has passed. */
-  readonly #pending = new Map<string, number>();
+  /** By wire key; a VIP's record lasts while it is elected, answered or stepped back from. */
+  readonly #vips = new Map<string, VipState>();
   #scheduled = false;
   #current = false;
 
@@ -78,10 +84,10 @@ export class NodeAgent {
 
   /** Another host announced a VIP we answer for: it took over, so step back at once. */
   claimed(vip: string, mac: string, link: string): void {
-    const key = wireAddress(vip).key;
-    if (!this.#answered.has(key)) return;
-    this.#stopAnswering(key, 'another host announced it');
-    this.#yielded.set(key, Date.now());
+    const state = this.#vips.get(wireAddress(vip).key);
+    if (state?.answering !== true) return;
+    this.#stopAnswering(state, 'another host announced it');
+    state.yieldedAt = Date.now();
     this.options.logger.warn(
       { vip, mac, interface: link, node: this.options.node },
       'another host announced the VIP; stepped back',
@@ -90,7 +96,7 @@ export class NodeAgent {
 
   stop(): void {
     this.#bursts.stopAll();
-    for (const key of [...this.#answered.keys()]) this.#stopAnswering(key, 'stopping');
+    for (const state of this.#vips.values()) this.#stopAnswering(state, 'stopping');
   }
 
   #schedule(): void {
@@ -128,11 +134,11 @@ export class NodeAgent {
       if (current) this.#ownerEvents();
     }
     if (current)
-      for (const [key, at] of this.#yielded)
-        if (now - at >= this.options.healthTimeoutMs) {
-          this.#yielded.delete(key);
+      for (const state of this.#vips.values())
+        if (state.yieldedAt !== undefined && now - state.yieldedAt >= this.options.healthTimeoutMs) {
+          state.yieldedAt = undefined;
           // Whoever made us step back may still answer: come back only after the handover delay.
-          this.#takeoverFrom.delete(key);
+          state.takeoverFrom = undefined;
         }
 
     const mine = new Map<string, { vip: WireAddress; owner: L2Owner }>();
@@ -141,66 +147,104 @@ export class NodeAgent {
         const vip = wireAddress(owner.vip);
         mine.set(vip.key, { vip, owner });
       }
-    for (const key of [...this.#answered.keys()]) if (!mine.has(key)) this.#stopAnswering(key, 'no longer the owner');
-    for (const key of [...this.#pending.keys()]) if (!mine.has(key)) this.#pending.delete(key);
-    // Taking over needs a current view: a frozen one cannot tell a dead owner from a lost bus.
-    if (!current) return;
-    for (const [key, { vip, owner }] of mine) {
-      if (this.#answered.has(key) || this.#yielded.has(key)) continue;
-      const from = this.#takeoverFrom.get(key);
-      const failover = from !== undefined && from !== this.options.node && !healthy.has(from);
-      if (!failover) {
-        const due = this.#pending.get(key) ?? now + (this.options.handoverDelayMs ?? 300);
-        this.#pending.set(key, due);
-        if (now < due) continue;
+    for (const [key, state] of this.#vips)
+      if (!mine.has(key)) {
+        this.#stopAnswering(state, 'no longer the owner');
+        state.dueAt = undefined;
       }
-      this.#pending.delete(key);
-      this.options.responder.answer(vip, owner.interfaces);
-      this.#answered.set(key, vip);
-      this.#bursts.start(key);
-      this.options.metrics.ownershipChanges.inc({ change: 'gained' });
-      this.options.logger.info(
-        {
-          vip: vip.text,
-          service: owner.service,
-          node: this.options.node,
-          interfaces: owner.interfaces,
-          previousNode: from,
-          failover,
-        },
-        'answering for VIP',
-      );
-    }
-    this.options.metrics.vipsOwned.set(this.#answered.size);
+    // Taking over needs a current view: a frozen one cannot tell a dead owner from a lost bus.
+    if (current)
+      for (const { vip, owner } of mine.values()) {
+        const state = this.#state(vip);
+        if (!state.answering && state.yieldedAt === undefined) this.#takeOver(state, owner, healthy, now);
+      }
+    this.#forgetIdle();
   }
 
-  #stopAnswering(key: string, reason: string): void {
-    const vip = this.#answered.get(key);
-    if (vip === undefined) return;
-    this.#bursts.stop(key);
-    this.options.responder.release(key);
-    this.#answered.delete(key);
+  /** Answers for a VIP elected to us: at once after a failover, else once the handover delay is over. */
+  #takeOver(state: VipState, owner: L2Owner, healthy: ReadonlyMap<string, unknown>, now: number): void {
+    const { vip } = state;
+    const from = state.takeoverFrom;
+    const failover = from !== undefined && from !== this.options.node && !healthy.has(from);
+    if (!failover) {
+      state.dueAt ??= now + (this.options.handoverDelayMs ?? 300);
+      if (now < state.dueAt) return;
+    }
+    state.dueAt = undefined;
+    this.options.responder.answer(vip, owner.interfaces);
+    state.answering = true;
+    this.#bursts.start(vip.key);
+    this.options.metrics.ownershipChanges.inc({ change: 'gained' });
+    this.options.logger.info(
+      {
+        vip: vip.text,
+        service: owner.service,
+        node: this.options.node,
+        interfaces: owner.interfaces,
+        previousNode: from,
+        failover,
+      },
+      'answering for VIP',
+    );
+    this.#countOwned();
+  }
+
+  #stopAnswering(state: VipState, reason: string): void {
+    if (!state.answering) return;
+    const { vip } = state;
+    this.#bursts.stop(vip.key);
+    this.options.responder.release(vip.key);
+    state.answering = false;
     this.options.metrics.ownershipChanges.inc({ change: 'lost' });
-    this.options.metrics.vipsOwned.set(this.#answered.size);
+    this.#countOwned();
     this.options.logger.info({ vip: vip.text, node: this.options.node, reason }, 'stopped answering for VIP');
+  }
+
+  #countOwned(): void {
+    let owned = 0;
+    for (const state of this.#vips.values()) if (state.answering) owned++;
+    this.options.metrics.vipsOwned.set(owned);
+  }
+
+  #state(vip: WireAddress): VipState {
+    let state = this.#vips.get(vip.key);
+    if (state === undefined) {
+      state = {
+        vip,
+        elected: undefined,
+        takeoverFrom: undefined,
+        dueAt: undefined,
+        yieldedAt: undefined,
+        answering: false,
+      };
+      this.#vips.set(vip.key, state);
+    }
+    return state;
+  }
+
+  /** Drops the records of VIPs no longer elected, answered or stepped back from. */
+  #forgetIdle(): void {
+    for (const [key, state] of this.#vips)
+      if (state.elected === undefined && !state.answering && state.yieldedAt === undefined) this.#vips.delete(key);
   }
 
   /** The new owner tells the world; when nobody may own a VIP, the last owner does. */
   #ownerEvents(): void {
     const self = this.options.node;
+    const elected = new Set<string>();
     for (const owner of this.#owners.values()) {
-      const previous = this.#lastOwners.get(owner.vip);
-      if (this.#lastOwners.has(owner.vip) && previous === owner.node) continue;
-      this.#lastOwners.set(owner.vip, owner.node);
-      const key = wireAddress(owner.vip).key;
-      if (owner.node === self) this.#takeoverFrom.set(key, previous);
-      else this.#takeoverFrom.delete(key);
+      const state = this.#state(wireAddress(owner.vip));
+      elected.add(state.vip.key);
+      if (state.elected !== undefined && state.elected.node === owner.node) continue;
+      const previous = state.elected?.node;
+      state.elected = { node: owner.node };
+      state.takeoverFrom = owner.node === self ? previous : undefined;
       if (owner.node === self || (owner.node === undefined && previous === self)) void this.#publish(owner, previous);
     }
-    for (const vip of [...this.#lastOwners.keys()])
-      if (!this.#owners.has(vip)) {
-        this.#lastOwners.delete(vip);
-        this.#takeoverFrom.delete(wireAddress(vip).key);
+    for (const [key, state] of this.#vips)
+      if (!elected.has(key)) {
+        state.elected = undefined;
+        state.takeoverFrom = undefined;
       }
   }
 
