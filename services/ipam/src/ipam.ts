@@ -4,9 +4,10 @@ import type { Bus } from '@berth/bus';
 import { KeyedWorker, type Logger } from '@berth/runtime';
 import { canonicalAddress, parseAddress, parseEntry, poolUsage, rangeContains } from '@berth/ipnet';
 import type { Registry } from 'prom-client';
-import { allocate, type Decision, type Lease } from './allocate/allocate.js';
+import type { Decision, World } from './allocate/allocate.js';
+import { leaseFor } from './allocate/lease.js';
 import { LeaseIndex } from './allocate/lease-index.js';
-import { Annotations } from './allocate/request.js';
+import { leaseService, sharingOf } from './lease-service.js';
 import { ipamMetrics, type IpamMetrics, type PoolFamilyUsage } from './metrics.js';
 import type { LeaseStore } from './redis/lease-store.js';
 
@@ -17,7 +18,6 @@ export interface AllocationSink {
 }
 
 const RETRY_MS = 1000;
-const MAX_RACES = 20;
 
 /**
  * ipam's shell: follows Services, pools and namespaces, decides with `allocate`, makes each lease
@@ -105,7 +105,9 @@ export class Ipam {
     for (const lease of [...this.#leases.values()]) if ((await this.store.claim(lease)).type === 'claimed') restored++;
     for (const svc of this.#services.values()) {
       if (svc.ingress.length === 0 || svc.deleting || this.#leases.get(svc.uid) !== undefined) continue;
-      const lease = this.leaseOf(svc, this.poolHolding(svc.ingress), svc.ingress);
+      const pool = this.poolHolding(svc.ingress);
+      const mode = this.#pools.get(pool)?.mode ?? 'bgp';
+      const lease = leaseFor(svc, sharingOf(svc), { pool, mode, addresses: svc.ingress });
       const result = await this.store.claim(lease);
       if (result.type === 'claimed') restored++;
       if (result.type !== 'taken') this.#leases.set(result.type === 'existing' ? result.lease : lease);
@@ -135,35 +137,12 @@ export class Ipam {
     }
     this.#uidOfKey.set(key, svc.uid);
     const started = performance.now();
-    let decision: Decision = allocate(svc, this.world());
-    for (let race = 0; decision.type === 'assigned' && this.#leases.get(svc.uid) === undefined; race++) {
-      if (race === MAX_RACES) throw new Error(`lost ${MAX_RACES} races for an address in a row`);
-      const lease = this.leaseOf(svc, decision.pool, decision.addresses, decision.mode);
-      // Reserve the addresses while the claim is in flight, so this replica's other decisions
-      // running at the same time do not all pick them and lose the race to each other.
-      this.#leases.set(lease);
-      let result: Awaited<ReturnType<LeaseStore['claim']>>;
-      try {
-        result = await this.store.claim(lease);
-      } catch (error) {
-        this.#leases.delete(svc.uid);
-        throw error;
-      }
-      if (result.type === 'taken') {
-        this.#leases.delete(svc.uid);
-        const winner = await this.store.get(result.holder);
-        if (winner !== undefined) this.#leases.set(winner);
-        decision = allocate(svc, this.world());
-        continue;
-      }
-      this.#leases.set(result.type === 'existing' ? result.lease : lease);
-      if (result.type === 'claimed') {
-        this.#metrics.latency.observe((performance.now() - started) / 1000);
-        this.#metrics.granted.inc({ pool: decision.pool });
-        this.logger.info({ service: key, vip: decision.addresses, pool: decision.pool }, 'leased');
-        for (const vip of decision.addresses) await this.event('vipAssigned', vip, svc, decision.pool);
-      }
-      decision = allocate(svc, this.world());
+    const { decision, claimed } = await leaseService(svc, () => this.world(), this.store);
+    if (claimed !== undefined) {
+      this.#metrics.latency.observe((performance.now() - started) / 1000);
+      this.#metrics.granted.inc({ pool: claimed.pool });
+      this.logger.info({ service: key, vip: claimed.addresses, pool: claimed.pool }, 'leased');
+      for (const vip of claimed.addresses) await this.event('vipAssigned', vip, svc, claimed.pool);
     }
     if (decision.type === 'assigned') this.#refusedKeys.delete(key);
     else if (!this.#refusedKeys.has(key)) {
@@ -204,7 +183,7 @@ export class Ipam {
     );
   }
 
-  private world() {
+  private world(): World {
     return { pools: [...this.#pools.values()], namespaces: this.#namespaces, leases: this.#leases };
   }
 
@@ -218,23 +197,5 @@ export class Ipam {
       });
     });
     return pool?.key ?? '';
-  }
-
-  private leaseOf(svc: ServiceSnapshot, pool: string, addresses: readonly string[], mode?: 'bgp' | 'layer2'): Lease {
-    const sharingKey = Annotations.sharingKey
-      .map((a) => svc.annotations[a])
-      .find((v) => v !== undefined)
-      ?.trim();
-    return {
-      serviceUid: svc.uid,
-      service: svc.key,
-      pool,
-      mode: mode ?? this.#pools.get(pool)?.mode ?? 'bgp',
-      addresses: addresses.map(canonicalAddress),
-      ...(sharingKey === undefined || sharingKey === '' ? {} : { sharingKey }),
-      ports: svc.ports,
-      externalTrafficPolicy: svc.externalTrafficPolicy,
-      ...(svc.selector === undefined ? {} : { selector: svc.selector }),
-    };
   }
 }

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { matchesSelector, type PoolSnapshot, type ServiceSnapshot } from '@berth/contracts';
 import { examplePool } from '@berth/contracts/examples';
 import { parseAddress, parseEntry, rangeContains } from '@berth/ipnet';
-import { allocate, type Lease, type World } from './allocate.js';
+import { allocate, type World } from './allocate.js';
+import type { Lease } from './lease.js';
 import { LeaseIndex } from './lease-index.js';
 
 type Policy = ServiceSnapshot['ipFamilyPolicy'];

@@ -8,20 +8,9 @@ import {
 import { formatAddress, parseAddress, parseEntry, rangeContains, type AddressRange } from '@berth/ipnet';
 import { readRequest, type Address, type Request } from './request.js';
 import type { LeaseIndex } from './lease-index.js';
+import type { Lease } from './lease.js';
 
 /** A Service's lease: its addresses for its whole life, keyed by the Service's UID. */
-export interface Lease {
-  readonly serviceUid: string;
-  readonly service: string;
-  readonly pool: string;
-  readonly mode: 'bgp' | 'layer2';
-  readonly addresses: readonly string[];
-  readonly sharingKey?: string;
-  readonly ports: ServiceSnapshot['ports'];
-  readonly externalTrafficPolicy: ServiceSnapshot['externalTrafficPolicy'];
-  readonly selector?: Readonly<Record<string, string>>;
-}
-
 /** Everything an allocation depends on. */
 export interface World {
   readonly pools: readonly PoolSnapshot[];

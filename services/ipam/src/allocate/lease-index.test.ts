@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parseAddress } from '@berth/ipnet';
-import type { Lease } from './allocate.js';
+import type { Lease } from './lease.js';
 import { LeaseIndex } from './lease-index.js';
 
 const lease = (uid: string, addresses: string[], sharingKey?: string): Lease => ({

@@ -1,6 +1,6 @@
 import type { IpFamily } from '@berth/contracts';
 import { formatAddress, parseAddress } from '@berth/ipnet';
-import type { Lease } from './allocate.js';
+import type { Lease } from './lease.js';
 
 /**
  * The current leases, indexed as allocation needs them: by Service UID, by address (who holds

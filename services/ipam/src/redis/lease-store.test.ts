@@ -5,9 +5,11 @@ import { Redis } from 'ioredis';
 import type { ServiceSnapshot } from '@berth/contracts';
 import { examplePool, exampleService } from '@berth/contracts/examples';
 import { startRedis, type RigRedis } from '@berth/rig';
-import { allocate, canShare, type Lease } from '../allocate/allocate.js';
+import { canShare } from '../allocate/allocate.js';
+import { leaseService, RacesLostError } from '../lease-service.js';
+import type { Lease } from '../allocate/lease.js';
 import { LeaseIndex } from '../allocate/lease-index.js';
-import { LeaseStore } from './lease-store.js';
+import { LeaseStore, LeaseUnreadableError } from './lease-store.js';
 
 const pool = examplePool('v6', ['2001:db8::/116']);
 const service = (i: number) => exampleService(i, 'shop');
@@ -22,25 +24,23 @@ const leaseOf = (svc: ServiceSnapshot, addresses: string[], sharingKey?: string)
   ...(sharingKey === undefined ? {} : { sharingKey }),
 });
 
-/** One ipam replica: decides from its own view of the leases, claims, and on a lost race learns and retries. */
+/** One ipam replica: decides from its own view of the leases and claims, as ipam's shell does (leaseService). */
 async function replica(store: LeaseStore, services: readonly ServiceSnapshot[]): Promise<{ lostRaces: number }> {
-  const leases = LeaseIndex.of((await store.all()).values());
+  const world = { pools: [pool], namespaces: new Map(), leases: LeaseIndex.of((await store.all()).values()) };
   let lostRaces = 0;
   for (const svc of services) {
-    for (;;) {
-      const decision = allocate(svc, { pools: [pool], namespaces: new Map(), leases });
-      if (decision.type === 'refused') throw new Error(`${svc.key}: ${decision.message}`);
-      if (leases.get(svc.uid) !== undefined) break;
-      const lease = leaseOf(svc, decision.addresses);
-      const result = await store.claim(lease);
-      if (result.type === 'claimed') leases.set(lease);
-      else if (result.type === 'existing') leases.set(result.lease);
-      else {
+    // As ipam's worker does, a Service whose races were all lost is tried again, knowing the winners.
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const leased = await leaseService(svc, () => world, store).catch((error: unknown) => {
+        if (error instanceof RacesLostError) return undefined;
+        throw error;
+      });
+      if (leased === undefined) {
         lostRaces++;
-        const winner = await store.get(result.holder);
-        if (winner !== undefined) leases.set(winner);
         continue;
       }
+      lostRaces += leased.lostRaces;
+      if (leased.decision.type === 'refused') throw new Error(`${svc.key}: ${leased.decision.message}`);
       break;
     }
   }
@@ -77,6 +77,23 @@ describe('lease store - against a real redis-server', () => {
     assert.equal(await store.release('uid-1'), false);
     assert.deepEqual(await store.claim(leaseOf(b, ['2001:db8::1'])), { type: 'claimed' });
     assert.deepEqual([...(await store.all()).keys()], ['uid-2']);
+  });
+
+  it('refuses a lease in Redis that breaks its schema, naming the key and what is wrong', async () => {
+    const client = connect();
+    const store = new LeaseStore(client, 'corrupt:');
+    assert.deepEqual(await store.claim(leaseOf(service(1), ['2001:db8::1'])), { type: 'claimed' });
+    await client.set(
+      'corrupt:lease:uid-2',
+      JSON.stringify({ ...leaseOf(service(2), ['2001:db8::2']), mode: 'anycast' }),
+    );
+    await assert.rejects(store.all(), (error: unknown) => {
+      assert.ok(error instanceof LeaseUnreadableError);
+      assert.match(error.message, /corrupt:lease:uid-2 is not a lease ipam can read \(\/mode: /);
+      return true;
+    });
+    await assert.rejects(store.get('uid-2'), LeaseUnreadableError);
+    assert.equal((await store.get('uid-1'))?.addresses[0], '2001:db8::1', 'the others still read');
   });
 
   it('lets Services share an address only under one sharing key, on different ports', async () => {

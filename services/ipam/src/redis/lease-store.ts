@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Lease } from '../allocate/allocate.js';
+import { leaseSchema, type Lease } from '../allocate/lease.js';
 
 /** One Lua script, sent by SHA once Redis knows it (EVALSHA, falling back to EVAL). */
 class Script {
@@ -69,6 +69,12 @@ function sharing(lease: Lease): string {
   });
 }
 
+/** A lease in Redis that breaks its schema: nothing is leased over it until it is fixed or deleted. */
+export class LeaseUnreadableError extends Error {
+  override readonly name = 'LeaseUnreadableError';
+  readonly code = 'BERTH_IPAM_LEASE_UNREADABLE';
+}
+
 export type ClaimResult =
   | { readonly type: 'claimed' }
   /** Another replica leased this Service first: its lease stands. */
@@ -102,8 +108,18 @@ export class LeaseStore {
       [lease.serviceUid, sharing(lease), JSON.stringify(lease)],
     )) as string[];
     if (reply[0] === 'ok') return { type: 'claimed' };
-    if (reply[0] === 'existing') return { type: 'existing', lease: JSON.parse(reply[1] ?? '{}') as Lease };
+    if (reply[0] === 'existing')
+      return { type: 'existing', lease: this.read(this.leaseKey(lease.serviceUid), reply[1]) };
     return { type: 'taken', address: (reply[1] ?? '').slice(this.addressKey('').length), holder: reply[2] ?? '' };
+  }
+
+  /** A lease as Redis holds it, checked against its schema. */
+  private read(key: string, json: string | undefined): Lease {
+    const checked = leaseSchema.decode(json ?? '');
+    if (checked.ok) return checked.value;
+    throw new LeaseUnreadableError(
+      `Redis key ${key} is not a lease ipam can read (${checked.problems.join('; ')}): fix it, or delete it and the Service's entries in the addr: hashes of its addresses, so it is leased again`,
+    );
   }
 
   /** Frees a Service's addresses; releasing a lease that is gone is not an error. */
@@ -113,8 +129,9 @@ export class LeaseStore {
 
   /** One Service's lease, if it has one. */
   async get(serviceUid: string): Promise<Lease | undefined> {
-    const json = await this.redis.get(this.leaseKey(serviceUid));
-    return json === null ? undefined : (JSON.parse(json) as Lease);
+    const key = this.leaseKey(serviceUid);
+    const json = await this.redis.get(key);
+    return json === null ? undefined : this.read(key, json);
   }
 
   /** Every lease, by Service UID. */
@@ -125,11 +142,13 @@ export class LeaseStore {
       const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}lease:*`, 'COUNT', 1000);
       cursor = next;
       if (keys.length === 0) continue;
-      for (const json of await this.redis.mget(...keys)) {
-        if (json === null) continue;
-        const lease = JSON.parse(json) as Lease;
+      const values = await this.redis.mget(...keys);
+      keys.forEach((key, i) => {
+        const json = values[i];
+        if (json === null || json === undefined) return;
+        const lease = this.read(key, json);
         leases.set(lease.serviceUid, lease);
-      }
+      });
     } while (cursor !== '0');
     return leases;
   }
