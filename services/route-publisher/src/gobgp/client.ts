@@ -8,12 +8,16 @@ import {
   type ServiceClientConstructor,
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import { Reply } from './reply.js';
 
 /** Where Debian's golang-github-osrg-gobgp-dev puts GoBGP's API definitions. */
 export const DEBIAN_PROTO_DIR = '/usr/share/gocode/src/github.com/osrg/gobgp/api';
 
-/** A GoBGP message in proto3 JSON form (`keepCase`, `Any` as `{ '@type', ... }`). */
-export type Message = Record<string, unknown>;
+/** A request to gobgpd, typed by its builder in `messages.ts` (proto3 JSON form, `keepCase`). */
+export type Request = object;
+
+const isService = (value: unknown): value is ServiceClientConstructor =>
+  typeof value === 'function' && 'service' in value;
 
 /**
  * The GobgpApi service over gRPC, with one typed helper per call shape. gobgpd's API has no
@@ -40,9 +44,9 @@ export class GobgpClient {
       oneofs: true,
       json: true,
     });
-    const apipb = loadPackageDefinition(definition)['apipb'] as Record<string, ServiceClientConstructor>;
-    const Api = apipb['GobgpApi'];
-    if (Api === undefined) throw new Error(`no apipb.GobgpApi service in the protos under ${protoDir}`);
+    const apipb = loadPackageDefinition(definition)['apipb'];
+    const Api: unknown = apipb === undefined ? undefined : Reflect.get(apipb, 'GobgpApi');
+    if (!isService(Api)) throw new Error(`no apipb.GobgpApi service in the protos under ${protoDir}`);
     this.#service = Api.service;
     this.#client = new Api(target, credentials.createInsecure(), {
       'grpc.initial_reconnect_backoff_ms': 200,
@@ -51,37 +55,37 @@ export class GobgpClient {
     });
   }
 
-  unary(method: string, request: Message, timeoutMs = 30_000): Promise<Message> {
+  unary(method: string, request: Request, timeoutMs = 30_000): Promise<Reply> {
     const def = this.#method(method);
     return new Promise((resolve, reject) => {
       this.#client.makeUnaryRequest(
         def.path,
         def.requestSerialize,
-        def.responseDeserialize as (bytes: Buffer) => Message,
+        (bytes: Buffer): unknown => def.responseDeserialize(bytes),
         request,
         new Metadata(),
         { deadline: Date.now() + timeoutMs },
         (error, response) => {
           if (error !== null) reject(new GobgpError(method, error));
-          else resolve(response ?? {});
+          else resolve(new Reply(response));
         },
       );
     });
   }
 
   /** A server stream, yielded message by message; aborting `signal` cancels it. */
-  async *stream(method: string, request: Message, signal?: AbortSignal): AsyncGenerator<Message> {
+  async *stream(method: string, request: Request, signal?: AbortSignal): AsyncGenerator<Reply> {
     const def = this.#method(method);
     const call = this.#client.makeServerStreamRequest(
       def.path,
       def.requestSerialize,
-      def.responseDeserialize as (bytes: Buffer) => Message,
+      (bytes: Buffer): unknown => def.responseDeserialize(bytes),
       request,
     );
     const cancel = () => call.cancel();
     signal?.addEventListener('abort', cancel, { once: true });
     try {
-      for await (const message of call as AsyncIterable<Message>) yield message;
+      for await (const message of call) yield new Reply(message);
     } catch (error) {
       if (signal?.aborted === true) return;
       throw new GobgpError(method, error);
@@ -92,7 +96,7 @@ export class GobgpClient {
   }
 
   /** A client stream: sends every request, then waits for the single reply. */
-  clientStream(method: string, requests: Iterable<Message>, timeoutMs = 120_000): Promise<void> {
+  clientStream(method: string, requests: Iterable<Request>, timeoutMs = 120_000): Promise<void> {
     const def = this.#method(method);
     return new Promise((resolve, reject) => {
       const call = this.#client.makeClientStreamRequest(
@@ -126,13 +130,12 @@ export class GobgpClient {
 export class GobgpError extends Error {
   readonly code: number | undefined;
   constructor(method: string, cause: unknown) {
-    const code = (cause as { code?: unknown }).code;
-    const details = (cause as { details?: unknown }).details;
-    super(`GoBGP ${method} failed: ${typeof details === 'string' && details !== '' ? details : String(cause)}`, {
-      cause,
-    });
+    // grpc-js's ServiceError carries both as own fields.
+    const error = new Reply(cause);
+    const details = error.text('details');
+    super(`GoBGP ${method} failed: ${details !== undefined && details !== '' ? details : String(cause)}`, { cause });
     this.name = 'GobgpError';
-    this.code = typeof code === 'number' ? code : undefined;
+    this.code = error.number('code');
   }
 }
 

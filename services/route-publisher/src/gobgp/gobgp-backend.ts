@@ -2,7 +2,8 @@ import type { IpFamily } from '@berth/contracts';
 import type { BgpBackend, GlobalSettings, PeerStatus } from '../backend/backend.js';
 import type { HeldPeer, PeerSpec } from '../peers/desired-peers.js';
 import { pathKey, type PathSpec } from '../routes/speaker-paths.js';
-import { GobgpClient, type Message } from './client.js';
+import { GobgpClient, type Request } from './client.js';
+import type { Reply } from './reply.js';
 import {
   advertisedPrefixes,
   familyMessage,
@@ -26,18 +27,18 @@ export class GobgpBackend implements BgpBackend {
     this.#client = new GobgpClient(target, protoDir);
   }
 
-  async #global(): Promise<Message> {
-    return ((await this.#client.unary('GetBgp', {}))['global'] ?? {}) as Message;
+  async #global(): Promise<Reply> {
+    return (await this.#client.unary('GetBgp', {})).get('global');
   }
 
   /** A fresh gobgpd answers most calls with an error until StartBgp: it holds nothing yet. */
   async #started(): Promise<boolean> {
-    return Number((await this.#global())['asn'] ?? 0) !== 0;
+    return ((await this.#global()).number('asn') ?? 0) !== 0;
   }
 
   async ensureGlobal(global: GlobalSettings): Promise<'started' | 'unchanged' | 'restarted'> {
     const current = await this.#global();
-    const asn = Number(current['asn'] ?? 0);
+    const asn = current.number('asn') ?? 0;
     const request = {
       global: { asn: global.asn, router_id: global.routerId, listen_port: global.listenPort },
     };
@@ -46,8 +47,8 @@ export class GobgpBackend implements BgpBackend {
       await this.#client.unary('StartBgp', request);
       return 'started';
     }
-    const port = Number(current['listen_port'] ?? 0);
-    if (asn === global.asn && current['router_id'] === global.routerId && port === global.listenPort)
+    const port = current.number('listen_port') ?? 0;
+    if (asn === global.asn && current.text('router_id') === global.routerId && port === global.listenPort)
       return 'unchanged';
     await this.#client.unary('StopBgp', {});
     await this.#client.unary('StartBgp', request);
@@ -73,7 +74,7 @@ export class GobgpBackend implements BgpBackend {
     const status: PeerStatus[] = [];
     if (!(await this.#started())) return status;
     for await (const message of this.#client.stream('ListPeer', { enableAdvertised: true })) {
-      const peer = (message['peer'] ?? {}) as Message;
+      const peer = message.get('peer');
       status.push({
         address: heldPeer(message).address,
         state: sessionState(peer),
@@ -89,8 +90,7 @@ export class GobgpBackend implements BgpBackend {
     for (const family of FAMILIES) {
       const request = { table_type: 'GLOBAL', family: familyMessage(family) };
       for await (const message of this.#client.stream('ListPath', request)) {
-        const destination = (message['destination'] ?? {}) as Message;
-        for (const raw of (destination['paths'] as Message[] | undefined) ?? []) {
+        for (const raw of message.get('destination').list('paths')) {
           // Routes learned from neighbors are not ours to keep or withdraw.
           if (isLearned(raw)) continue;
           const path = pathFromMessage(raw, family);
@@ -103,7 +103,7 @@ export class GobgpBackend implements BgpBackend {
 
   async addPaths(paths: readonly PathSpec[]): Promise<void> {
     if (paths.length === 0) return;
-    const batches: Message[] = [];
+    const batches: Request[] = [];
     for (let i = 0; i < paths.length; i += BATCH)
       batches.push({ table_type: 'GLOBAL', paths: paths.slice(i, i + BATCH).map(pathMessage) });
     await this.#client.clientStream('AddPathStream', batches);
@@ -128,12 +128,10 @@ export class GobgpBackend implements BgpBackend {
 
   async *watchPeers(signal: AbortSignal): AsyncIterable<PeerStatus> {
     for await (const message of this.#client.stream('WatchEvent', { peer: {} }, signal)) {
-      const event = message['peer'] as Message | undefined;
-      const peer = event?.['peer'] as Message | undefined;
-      if (peer === undefined || event?.['type'] === 'END_OF_INIT') continue;
-      const conf = (peer['conf'] ?? {}) as Message;
-      const state = (peer['state'] ?? {}) as Message;
-      const address = [conf['neighbor_address'], state['neighbor_address']].find((a) => typeof a === 'string') ?? '';
+      const event = message.get('peer');
+      const peer = event.get('peer');
+      if (event.text('type') === 'END_OF_INIT') continue;
+      const address = peer.get('conf').text('neighbor_address') ?? peer.get('state').text('neighbor_address') ?? '';
       if (address !== '') yield { address, state: sessionState(peer), prefixesAnnounced: 0 };
     }
     if (!signal.aborted) throw new Error('GoBGP closed the event stream');
@@ -145,7 +143,7 @@ export class GobgpBackend implements BgpBackend {
 }
 
 /** Locally originated paths carry no neighbor address (GoBGP prints a nil one as `<nil>`). */
-function isLearned(path: Message): boolean {
-  const neighbor = path['neighbor_ip'];
-  return typeof neighbor === 'string' && neighbor !== '' && neighbor !== '<nil>';
+function isLearned(path: Reply): boolean {
+  const neighbor = path.text('neighbor_ip');
+  return neighbor !== undefined && neighbor !== '' && neighbor !== '<nil>';
 }
