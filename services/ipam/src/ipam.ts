@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { newEvent, type AllocationSnapshot, type PoolSnapshot, type ServiceSnapshot } from '@berth/contracts';
 import type { Bus } from '@berth/bus';
 import { KeyedWorker, type Logger } from '@berth/runtime';
-import { canonicalAddress, parseAddress, parseEntry, poolUsage, rangeContains } from '@berth/ipnet';
+import { canonicalAddress, poolUsage } from '@berth/ipnet';
 import type { Registry } from 'prom-client';
-import type { Decision, World } from './allocate/allocate.js';
+import { poolHolding, type Decision, type World } from './allocate/allocate.js';
 import { leaseFor } from './allocate/lease.js';
 import { LeaseIndex } from './allocate/lease-index.js';
 import { leaseService, sharingOf } from './lease-service.js';
@@ -105,9 +105,12 @@ export class Ipam {
     for (const lease of [...this.#leases.values()]) if ((await this.store.claim(lease)).type === 'claimed') restored++;
     for (const svc of this.#services.values()) {
       if (svc.ingress.length === 0 || svc.deleting || this.#leases.get(svc.uid) !== undefined) continue;
-      const pool = this.poolHolding(svc.ingress);
-      const mode = this.#pools.get(pool)?.mode ?? 'bgp';
-      const lease = leaseFor(svc, sharingOf(svc), { pool, mode, addresses: svc.ingress });
+      const pool = poolHolding(this.world(), svc.ingress);
+      const lease = leaseFor(svc, sharingOf(svc), {
+        pool: pool?.key ?? '',
+        mode: pool?.mode ?? 'bgp',
+        addresses: svc.ingress,
+      });
       const result = await this.store.claim(lease);
       if (result.type === 'claimed') restored++;
       if (result.type !== 'taken') this.#leases.set(result.type === 'existing' ? result.lease : lease);
@@ -185,17 +188,5 @@ export class Ipam {
 
   private world(): World {
     return { pools: [...this.#pools.values()], namespaces: this.#namespaces, leases: this.#leases };
-  }
-
-  /** The pool whose ranges hold all these addresses, or '' when none does. */
-  private poolHolding(addresses: readonly string[]): string {
-    const pool = [...this.#pools.values()].find((p) => {
-      const ranges = p.addresses.map(parseEntry);
-      return addresses.every((a) => {
-        const { family, value } = parseAddress(a);
-        return ranges.some((r) => rangeContains(r, family, value));
-      });
-    });
-    return pool?.key ?? '';
   }
 }

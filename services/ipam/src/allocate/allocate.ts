@@ -29,7 +29,8 @@ interface Pool {
   readonly ranges: readonly AddressRange[];
 }
 
-function pools(world: World): Pool[] {
+/** The pools in the order they are tried: by priority, then by name. */
+function pools(world: Pick<World, 'pools'>): Pool[] {
   return world.pools
     .flatMap((spec) => {
       try {
@@ -39,6 +40,19 @@ function pools(world: World): Pool[] {
       }
     })
     .sort((a, b) => a.spec.priority - b.spec.priority || a.spec.key.localeCompare(b.spec.key));
+}
+
+/** The first of `candidates` whose ranges hold every one of `addresses`. */
+function holding<P extends Pool>(
+  candidates: readonly P[],
+  addresses: readonly { family: IpFamily; value: bigint }[],
+): P | undefined {
+  return candidates.find((p) => addresses.every((a) => p.ranges.some((r) => rangeContains(r, a.family, a.value))));
+}
+
+/** The pool (in the order they are tried) that holds all of `addresses`, if any. */
+export function poolHolding(world: Pick<World, 'pools'>, addresses: readonly string[]): PoolSnapshot | undefined {
+  return holding(pools(world), addresses.map(parseAddress))?.spec;
 }
 
 function allows(pool: PoolSnapshot, service: ServiceSnapshot, world: World): boolean {
@@ -116,7 +130,7 @@ function keepStatusAddresses(
     const users = world.leases.holders(formatAddress(a.family, a.value));
     return users.length === 0 || canShare(sharingTerms(service, request), users);
   });
-  const pool = candidates.find((p) => shown.every((a) => p.ranges.some((r) => rangeContains(r, a.family, a.value))));
+  const pool = holding(candidates, shown);
   return free && pool !== undefined ? assigned(pool, shown) : undefined;
 }
 
@@ -127,11 +141,8 @@ function keepStatusAddresses(
 export function allocate(service: ServiceSnapshot, world: World): Decision {
   const existing = world.leases.get(service.uid);
   if (existing !== undefined) {
-    const pool = pools(world).find((p) => p.spec.key === existing.pool);
-    const inside = existing.addresses.every((text) => {
-      const { family, value } = parseAddress(text);
-      return pool?.ranges.some((r) => rangeContains(r, family, value)) === true;
-    });
+    const pool = pools(world).filter((p) => p.spec.key === existing.pool);
+    const inside = holding(pool, existing.addresses.map(parseAddress)) !== undefined;
     return {
       type: 'assigned',
       pool: existing.pool,
@@ -161,9 +172,7 @@ export function allocate(service: ServiceSnapshot, world: World): Decision {
   }
 
   if (request.addresses.length > 0) {
-    const pool = candidates.find((p) =>
-      request.addresses.every((a) => p.ranges.some((r) => rangeContains(r, a.family, a.value))),
-    );
+    const pool = holding(candidates, request.addresses);
     if (pool === undefined) {
       return refuse(
         'RequestedAddressOutsidePools',
