@@ -72,9 +72,8 @@ export class SnapshotBucketImpl<T extends { key: string }> implements SnapshotBu
 
   /**
    * One watch of the bucket. nats.js's ordered consumer sometimes restarts while it delivers the
-   * stored state (it then delivers one message twice) and skips keys stored before it: about 3 % of
-   * reads under heartbeat load, each missing a key), or says at once that there is nothing
-   * stored (about 1 in 4,000). So a repeat before `initialized`, or `initialized` first while the
+   * stored state, delivering one message twice and skipping keys stored before it (about 3 % of
+   * reads under heartbeat load), or says at once that nothing is stored (about 1 in 4,000). So a repeat before `initialized`, or `initialized` first while the
    * bucket holds messages, ends this watch and returns true, for the caller to start over.
    */
   async *#watchOnce(signal: AbortSignal, mayRestart: boolean): AsyncGenerator<Change<T>, boolean> {

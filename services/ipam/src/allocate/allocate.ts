@@ -119,6 +119,7 @@ const assigned = (pool: Pool, addresses: readonly Address[]): Decision => ({
 function keepStatusAddresses(
   service: ServiceSnapshot,
   request: Request,
+  terms: SharingTerms,
   candidates: readonly Pool[],
   world: World,
 ): Decision | undefined {
@@ -128,7 +129,7 @@ function keepStatusAddresses(
   if (shown.length === 0) return undefined;
   const free = shown.every((a) => {
     const users = world.leases.holders(formatAddress(a.family, a.value));
-    return users.length === 0 || canShare(sharingTerms(service, request), users);
+    return users.length === 0 || canShare(terms, users);
   });
   const pool = holding(candidates, shown);
   return free && pool !== undefined ? assigned(pool, shown) : undefined;
@@ -155,6 +156,7 @@ export function allocate(service: ServiceSnapshot, world: World): Decision {
   const read = readRequest(service);
   if (!read.ok) return refuse(read.reason, read.message);
   const { request } = read;
+  const terms = sharingTerms(service, request);
   const all = pools(world);
   let candidates: Pool[];
   if (request.pool !== undefined) {
@@ -181,7 +183,7 @@ export function allocate(service: ServiceSnapshot, world: World): Decision {
     }
     for (const address of request.addresses) {
       const users = world.leases.holders(formatAddress(address.family, address.value));
-      if (users.length > 0 && !canShare(sharingTerms(service, request), users)) {
+      if (users.length > 0 && !canShare(terms, users)) {
         return refuse(
           'RequestedAddressTaken',
           `${address.text} is leased to ${users.map((u) => u.service).join(', ')}`,
@@ -191,7 +193,7 @@ export function allocate(service: ServiceSnapshot, world: World): Decision {
     return assigned(pool, request.addresses);
   }
 
-  const kept = keepStatusAddresses(service, request, candidates, world);
+  const kept = keepStatusAddresses(service, request, terms, candidates, world);
   if (kept !== undefined) return kept;
 
   if (request.sharingKey !== undefined) {
@@ -199,8 +201,7 @@ export function allocate(service: ServiceSnapshot, world: World): Decision {
       const users = world.leases.holders(text);
       const { family, value } = parseAddress(text);
       const pool = candidates.find((p) => p.spec.key === users[0]?.pool);
-      if (pool === undefined || !request.families.includes(family) || !canShare(sharingTerms(service, request), users))
-        continue;
+      if (pool === undefined || !request.families.includes(family) || !canShare(terms, users)) continue;
       // Share every address of that group the Service wants, in its family order.
       const group = [...new Set(users.flatMap((u) => u.addresses))].map((t) => ({ text: t, ...parseAddress(t) }));
       const wanted = request.families.flatMap((f) => group.filter((a) => a.family === f).slice(0, 1));
