@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { createServer, connect as connectTcp, type AddressInfo, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
@@ -31,6 +32,60 @@ function node(name: string, revision: string): NodeSnapshot {
     ready: true,
     excludedFromLoadBalancers: false,
   };
+}
+
+/**
+ * A TCP relay to NATS whose connections can be dropped, and new ones refused, for one client
+ * alone: that client reconnects while the server and everyone else stay up.
+ */
+async function relayTo(url: string) {
+  const target = new URL(url);
+  const open = new Set<Socket>();
+  let refusing = false;
+  const server = createServer((inner) => {
+    if (refusing) return void inner.destroy();
+    const outer = connectTcp(Number(target.port), target.hostname);
+    for (const [a, b] of [
+      [inner, outer],
+      [outer, inner],
+    ] as const) {
+      open.add(a);
+      a.on('error', () => undefined).on('close', () => (open.delete(a), b.destroy()));
+      a.pipe(b);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    drop() {
+      refusing = true;
+      for (const socket of open) socket.destroy();
+    },
+    accept() {
+      refusing = false;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of open) socket.destroy();
+      }),
+  };
+}
+
+/** Watches the nodes bucket on `bus` into the array returned until the test ends; then closes `closing`. */
+function watchNodes(t: TestContext, bus: Bus, closing: { close(): Promise<void> }[]): Change<NodeSnapshot>[] {
+  const abort = new AbortController();
+  const seen: Change<NodeSnapshot>[] = [];
+  const watching = (async () => {
+    for await (const change of (await bus.bucket(Buckets.nodes)).watch(abort.signal)) seen.push(change);
+  })();
+  t.after(async () => {
+    abort.abort();
+    await watching;
+    for (const each of closing) await each.close();
+  });
+  return seen;
 }
 
 async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
@@ -111,8 +166,8 @@ describe('bus - against a real nats-server', () => {
     })();
     await until(() => seen.some((c) => c.type === 'initialized'), 'initialized');
     assert.deepEqual(
-      seen.map((c) => (c.type === 'initialized' ? 'init' : `${c.type}:${c.key}`)),
-      ['put:node-a', 'deleted:node-b', 'init'],
+      seen.map((c) => ('key' in c ? `${c.type}:${c.key}:${c.stored ? 'stored' : 'live'}` : c.type)),
+      ['put:node-a:stored', 'deleted:node-b:stored', 'initialized'],
     );
 
     await nodes.put(node('node-c', '7'));
@@ -124,8 +179,9 @@ describe('bus - against a real nats-server', () => {
         key: 'node-c',
         value: node('node-c', '7'),
         busRevision: (seen[3] as { busRevision: number }).busRevision,
+        stored: false,
       },
-      { type: 'deleted', key: 'node-a', busRevision: (seen[4] as { busRevision: number }).busRevision },
+      { type: 'deleted', key: 'node-a', busRevision: (seen[4] as { busRevision: number }).busRevision, stored: false },
     ]);
     assert.deepEqual(await nodes.get('node-c'), node('node-c', '7'));
     assert.deepEqual([...(await nodes.current()).keys()], ['node-c']);
@@ -275,6 +331,72 @@ describe('bus - against a real nats-server', () => {
       /CONNECTION_REFUSED|TIMEOUT/,
     );
     assert.ok(Date.now() - started < 5000);
+  });
+
+  it('after its connection drops, a watch reads again and yields only what changed meanwhile, then resumed', async (t) => {
+    const { logger } = capturingLogger();
+    const relay = await relayTo(nats.url);
+    const writer = await connectBus(config(), { name: 'resume-writer', logger });
+    const reader = await connectBus({ ...config(), natsServers: [relay.url] }, { name: 'resume-reader', logger });
+    const written = await writer.bucket(Buckets.nodes);
+    for (const key of ['keep', 'change', 'delete', 'purge']) await written.put(node(`r-${key}`, '1'));
+    const seen = watchNodes(t, reader, [reader, writer, relay]);
+    await until(() => seen.some((c) => c.type === 'initialized'), 'initialized');
+    const before = seen.length;
+
+    relay.drop();
+    await written.put(node('r-change', '2'));
+    await written.delete('r-delete');
+    await written.put(node('r-new', '1'));
+    // Gone without a tombstone, as an expired heartbeat is.
+    await (
+      await raw.jetstreamManager()
+    ).streams.purge(`KV_${Buckets.nodes.name}`, {
+      filter: `$KV.${Buckets.nodes.name}.r-purge`,
+    });
+    await sleep(300);
+    relay.accept();
+    await until(() => seen.some((c) => c.type === 'resumed'), 'resumed');
+    const news = seen
+      .slice(before)
+      .filter((c) => !('key' in c) || c.key.startsWith('r-'))
+      .map((c) => ('key' in c ? `${c.type}:${c.key}:${c.stored ? 'stored' : 'live'}` : c.type));
+    assert.deepEqual(news, [
+      'put:r-change:stored',
+      'deleted:r-delete:stored',
+      'put:r-new:stored',
+      'deleted:r-purge:stored',
+      'resumed',
+    ]);
+    const change = seen.slice(before).find((c) => c.type === 'put' && c.key === 'r-change');
+    assert.equal(change?.type === 'put' && change.value.revision, '2');
+    await written.put(node('r-live', '1'));
+    await until(() => seen.some((c) => c.type === 'put' && c.key === 'r-live' && !c.stored), 'a live change after');
+  });
+
+  it('a watch goes on right after NATS is killed and restarted, not after nats.js misses two idle heartbeats (10 s)', async (t) => {
+    const { logger } = capturingLogger();
+    const writer = await connectBus(config(), { name: 'crash-writer', logger });
+    const reader = await connectBus(config(), { name: 'crash-reader', logger });
+    const written = await writer.bucket(Buckets.nodes);
+    await written.put(node('c-before', '1'));
+    const seen = watchNodes(t, reader, [reader, writer]);
+    await until(() => seen.some((c) => c.type === 'initialized'), 'initialized');
+    await nats.restart({ kill: true, downMs: 500 });
+    await until(() => seen.some((c) => c.type === 'resumed'), 'resumed', 5000);
+    // A write may meet a server whose JetStream is still starting: the writer retries, as heartbeats do.
+    const deadline = Date.now() + 5000;
+    let stored: number | undefined;
+    for (let n = 1; !seen.some((c) => c.type === 'put' && c.key === 'c-after'); n++) {
+      if (Date.now() > deadline)
+        assert.fail(`the write after the restart was not seen within 5 s (first stored: ${stored})`);
+      // Not awaited: a write the outage caught waits up to 5 s for its reply.
+      void written.put(node('c-after', String(n))).then(
+        () => (stored ??= n),
+        () => undefined,
+      );
+      await sleep(100);
+    }
   });
 
   it('reports unready while NATS is down and ready again after it returns', async (t) => {

@@ -18,7 +18,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { BusConfig } from './config.js';
 import { ContractViolationError } from './errors.js';
 import { EventsStream, type BucketSpec } from './topology.js';
-import { SnapshotBucketImpl, type Change, type SnapshotBucket } from './snapshot-bucket.js';
+import { SnapshotBucketImpl, type Change, type OnReconnect, type SnapshotBucket } from './snapshot-bucket.js';
 
 /** Berth's view of NATS: typed snapshot buckets and CloudEvents, validated both ways. */
 export interface Bus {
@@ -51,13 +51,33 @@ export interface BusOptions {
   readonly connectTimeoutMs?: number;
 }
 
+/**
+ * How long a client waits between attempts to reach a NATS server again (nats.js adds up to
+ * 100 ms of jitter). Short, so that after a restart every client is back within a few hundred
+ * milliseconds of the server rather than seconds apart (nats.js's default is 2 s), and none sees
+ * the others' heartbeats missing for longer than the grace `BUS_RETURN_GRACE_MS` allows.
+ */
+const RECONNECT_WAIT_MS = 250;
+const RECONNECT_JITTER_MS = 100;
+
+/**
+ * After the bus comes back, how much longer than the health timeout a node-agent that was
+ * healthy has to be heard again: the spread of the clients' returns, and one heartbeat interval.
+ */
+export const BUS_RETURN_GRACE_MS = RECONNECT_WAIT_MS + RECONNECT_JITTER_MS + 100;
+
 /** Maps Berth's bus settings onto the NATS client's options. */
 function natsOptions(config: BusConfig, name: string, once: { timeoutMs: number } | undefined): ConnectionOptions {
   const options: ConnectionOptions = {
     servers: [...config.natsServers],
     name,
     ...(once === undefined
-      ? { maxReconnectAttempts: -1, waitOnFirstConnect: true }
+      ? {
+          maxReconnectAttempts: -1,
+          waitOnFirstConnect: true,
+          reconnectTimeWait: RECONNECT_WAIT_MS,
+          reconnectJitter: RECONNECT_JITTER_MS,
+        }
       : { maxReconnectAttempts: 0, waitOnFirstConnect: false, timeout: once.timeoutMs }),
   };
   if (config.natsUser !== undefined) options.user = config.natsUser;
@@ -87,7 +107,10 @@ export async function connectBus(config: BusConfig, options: BusOptions): Promis
   const nc = await connect(natsOptions(config, options.name, once));
   readiness?.ready('bus');
   logger.info({ server: nc.getServer() }, 'connected to NATS');
-  void followStatus(nc, options);
+  const reconnects = new Set<() => void>();
+  void followStatus(nc, options, () => {
+    for (const listener of reconnects) listener();
+  });
 
   const invalid = new Counter({
     name: 'berth_bus_messages_invalid_total',
@@ -98,10 +121,14 @@ export async function connectBus(config: BusConfig, options: BusOptions): Promis
   const js = nc.jetstream();
   const readOnly = options.readOnly === true;
   if (!readOnly) await ensureEventsStream(nc);
-  return new BusImpl(nc, js, logger, (source) => invalid.inc({ source }), readOnly);
+  const onReconnect: OnReconnect = (listener) => {
+    reconnects.add(listener);
+    return () => reconnects.delete(listener);
+  };
+  return new BusImpl(nc, js, logger, (source) => invalid.inc({ source }), readOnly, onReconnect);
 }
 
-async function followStatus(nc: NatsConnection, options: BusOptions): Promise<void> {
+async function followStatus(nc: NatsConnection, options: BusOptions, reconnected: () => void): Promise<void> {
   const { logger, readiness, onConnectionChange } = options;
   for await (const status of nc.status()) {
     if (status.type === Events.Disconnect) {
@@ -112,6 +139,7 @@ async function followStatus(nc: NatsConnection, options: BusOptions): Promise<vo
       onConnectionChange?.(true);
       readiness?.ready('bus');
       logger.info({ server: status.data }, 'reconnected to NATS');
+      reconnected();
     } else if (status.type === Events.Error) {
       logger.error({ err: status.data }, 'NATS error');
     }
@@ -146,19 +174,21 @@ class BusImpl implements Bus {
     private readonly logger: Logger,
     private readonly countInvalid: (source: string) => void,
     private readonly readOnly: boolean,
+    private readonly onReconnect: OnReconnect,
   ) {}
 
   async bucket<T extends { key: string }>(spec: BucketSpec<T>): Promise<SnapshotBucket<T>> {
-    if (this.readOnly) {
-      if (!(await this.#bucketExists(spec.name))) return new AbsentBucket(spec.name);
-      const kv = await this.js.views.kv(spec.name, { bindOnly: true });
-      return new SnapshotBucketImpl(kv, spec.name, validator(spec.schema), this.logger, this.countInvalid);
-    }
-    const kv: KV = await this.js.views.kv(spec.name, {
-      history: 1,
-      ...(spec.ttlMs === undefined ? {} : { ttl: spec.ttlMs }),
-    });
-    return new SnapshotBucketImpl(kv, spec.name, validator(spec.schema), this.logger, this.countInvalid);
+    const kv = this.readOnly
+      ? await this.#bindExisting(spec.name)
+      : await this.js.views.kv(spec.name, { history: 1, ...(spec.ttlMs === undefined ? {} : { ttl: spec.ttlMs }) });
+    if (kv === undefined) return new AbsentBucket(spec.name);
+    const check = validator(spec.schema);
+    return new SnapshotBucketImpl(kv, spec.name, check, this.logger, this.countInvalid, this.onReconnect);
+  }
+
+  async #bindExisting(name: string): Promise<KV | undefined> {
+    if (!(await this.#bucketExists(name))) return undefined;
+    return this.js.views.kv(name, { bindOnly: true });
   }
 
   async #bucketExists(name: string): Promise<boolean> {

@@ -2,7 +2,10 @@ import type { ServingInputs } from '@berth/serving';
 import type { Bus } from './bus.js';
 import { Buckets, type BucketSpec } from './topology.js';
 
-/** Called for each change; `replayed` is true for the bucket's stored state read at start. */
+/**
+ * Called for each change; `replayed` is true for what was read from the bucket's stored state (at
+ * the start, or after the connection came back) rather than seen as it happened.
+ */
 export type Apply<T> = (key: string, value: T | undefined, replayed: boolean) => void;
 
 /**
@@ -19,9 +22,10 @@ export class BucketFollower {
     private readonly onInitialized: () => void,
   ) {}
 
-  follow<T extends { key: string }>(spec: BucketSpec<T>, apply: Apply<T>): void {
+  /** `resumed` is told each time the bucket has been read again after the connection came back. */
+  follow<T extends { key: string }>(spec: BucketSpec<T>, apply: Apply<T>, resumed?: () => void): void {
     this.#pending.add(spec.name);
-    this.#running.push(this.#follow(spec, apply));
+    this.#running.push(this.#follow(spec, apply, resumed));
   }
 
   /** Settles once every watch has ended (the signal aborted or the bus closed). */
@@ -29,15 +33,14 @@ export class BucketFollower {
     await Promise.allSettled(this.#running);
   }
 
-  async #follow<T extends { key: string }>(spec: BucketSpec<T>, apply: Apply<T>): Promise<void> {
+  async #follow<T extends { key: string }>(spec: BucketSpec<T>, apply: Apply<T>, resumed?: () => void): Promise<void> {
     const bucket = await this.bus.bucket(spec);
-    let replayed = true;
     for await (const change of bucket.watch(this.signal)) {
       if (change.type === 'initialized') {
-        replayed = false;
         this.#pending.delete(spec.name);
         if (this.#pending.size === 0) this.onInitialized();
-      } else apply(change.key, change.type === 'put' ? change.value : undefined, replayed);
+      } else if (change.type === 'resumed') resumed?.();
+      else apply(change.key, change.type === 'put' ? change.value : undefined, change.stored);
     }
   }
 }

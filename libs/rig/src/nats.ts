@@ -15,8 +15,11 @@ export interface RigNats {
   /** The settings a Berth process reads to reach this server. */
   readonly env: Record<string, string>;
   readonly process: RigProcess;
-  /** Stops the server and starts it again on the same port with the same JetStream store. */
-  restart(options?: { downMs?: number }): Promise<void>;
+  /**
+   * Stops the server (with `kill`, SIGKILL: a crash) and starts it again on the same port with
+   * the same JetStream store.
+   */
+  restart(options?: { downMs?: number; kill?: boolean }): Promise<void>;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -89,8 +92,8 @@ export async function startNats(options: { tls?: boolean } = {}): Promise<RigNat
     get process() {
       return server;
     },
-    async restart({ downMs = 0 } = {}) {
-      await server.stop();
+    async restart({ downMs = 0, kill = false } = {}) {
+      await server.stop(kill ? 0 : undefined);
       await sleep(downMs);
       ({ server, url } = await launch(`127.0.0.1:${port}`));
     },

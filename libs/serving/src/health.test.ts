@@ -50,6 +50,20 @@ describe('NodeHealth on the local clock (route-publisher, berth)', () => {
     assert.deepEqual(names(view, 6000), ['b'], 'a never came back');
   });
 
+  it('back after a gap, the healthy and those heard from meanwhile get the timeout and the grace', () => {
+    const view = new NodeHealth(500, LOCAL, 300);
+    view.record('a', beat(), 0, false);
+    view.record('gone', beat(), -1000, false);
+    view.connection(false, 100);
+    // Read again on the way back: b's heartbeat was written during the outage, into a buffer.
+    view.record('b', { ready: true, interfaces: [], at: 2000 }, 4000, true);
+    view.connection(true, 4000);
+    assert.deepEqual(names(view, 4000), ['a', 'b'], 'gone was stale before the bus went');
+    assert.deepEqual(names(view, 4799), ['a', 'b']);
+    assert.equal(view.nextExpiry(4000), 4800);
+    assert.deepEqual(names(view, 4800), [], 'a and b had the timeout and the grace to come back');
+  });
+
   it('replayed heartbeats count from when they were written, never from the future', () => {
     const view = new NodeHealth(500, LOCAL);
     view.record('b', { ready: true, interfaces: [], at: 1000 }, 900, true);

@@ -30,9 +30,15 @@ export class NodeHealth {
   /** Judged as of this moment while set: when the bus went (local clock), our last echo (echo clock). */
   #asOf: number | undefined;
 
+  /**
+   * `returnGraceMs`: after a gap, how much longer than the timeout the nodes that were healthy
+   * have to be heard again, since they find the bus again no sooner than we do (the spread of
+   * the clients' reconnects).
+   */
   constructor(
     readonly timeoutMs: number,
     private readonly clock: HealthClock,
+    private readonly returnGraceMs = 0,
   ) {}
 
   /**
@@ -133,11 +139,14 @@ export class NodeHealth {
   }
 
   /**
-   * Back after a gap: whoever was healthy when we lost sight gets a full timeout from now to
-   * show up again, since their heartbeats could not reach us meanwhile.
+   * Back after a gap: whoever was healthy when we lost sight (or was heard from meanwhile) gets
+   * a full timeout and the grace from now to show up again, since their heartbeats could not
+   * reach us. A heartbeat read on the way back says little: its time may be from the outage,
+   * when it was written into a buffer rather than the bus.
    */
   #thaw(frozenAt: number, now: number): void {
     for (const [node, beat] of this.#beats)
-      if (beat.ready && this.#fresh(beat, frozenAt)) this.#beats.set(node, { ...beat, seenAt: now });
+      if (beat.ready && this.#fresh(beat, frozenAt))
+        this.#beats.set(node, { ...beat, seenAt: now + this.returnGraceMs });
   }
 }

@@ -1,5 +1,5 @@
 import { newEvent, type NodeHealthSnapshot } from '@berth/contracts';
-import { servingSnapshots, type Bus } from '@berth/bus';
+import { BUS_RETURN_GRACE_MS, servingSnapshots, type Bus } from '@berth/bus';
 import type { Logger } from '@berth/runtime';
 import { electOwners, NodeHealth, type L2Owner } from '@berth/serving';
 import { Bursts } from './layer2/bursts.js';
@@ -61,7 +61,7 @@ export class NodeAgent {
   #current = false;
 
   constructor(private readonly options: AgentOptions) {
-    this.#health = new NodeHealth(options.healthTimeoutMs, { kind: 'echo', self: options.node });
+    this.#health = new NodeHealth(options.healthTimeoutMs, { kind: 'echo', self: options.node }, BUS_RETURN_GRACE_MS);
     this.#bursts = new Bursts((key) => options.responder.announce(key), options.announceScheduleMs);
   }
 

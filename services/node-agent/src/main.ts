@@ -51,6 +51,7 @@ await runService({
       bucket: await bus.bucket(Buckets.nodeHealth),
       links: () => responder.links.values(),
       intervalMs: config.heartbeatIntervalMs,
+      timeoutMs: config.nodeHealthTimeoutMs,
       metrics,
       logger,
       readiness,

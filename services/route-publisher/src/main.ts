@@ -16,14 +16,14 @@ await runService({
         : { topology: 'per-node', node: config.nodeName };
     const backend = new GobgpBackend(config.gobgpTarget, config.gobgpProtoDir);
     // Set once the shell exists; the bus reports its connection from the start.
-    let onConnection: (connected: boolean) => void = () => undefined;
+    let onDisconnect: () => void = () => undefined;
     const bus = await connectBus(config, {
       name: `route-publisher-${config.nodeName ?? config.speakerName}`,
       logger,
       readiness,
       registry,
       onConnectionChange: (connected) => {
-        onConnection(connected);
+        if (!connected) onDisconnect();
       },
     });
     const shell = new RoutePublisher({
@@ -38,8 +38,8 @@ await runService({
       sessionsReadyTimeoutMs: config.sessionsReadyTimeoutMs,
       ...(config.routerId === undefined ? {} : { routerId: config.routerId }),
     });
-    onConnection = (connected) => {
-      shell.busConnection(connected);
+    onDisconnect = () => {
+      shell.heartbeatsFlowing(false);
     };
 
     const inputs = new BucketFollower(bus, signal, () => shell.inputsInitialized());
@@ -47,7 +47,12 @@ await runService({
     followServing(inputs, shell.snapshots, changed);
     inputs.follow(Buckets.bgpPeers, into(shell.bgpPeers, changed));
     inputs.follow(Buckets.bgpConfig, (_key, value) => shell.bgpConfig(value));
-    inputs.follow(Buckets.nodeHealth, (key, value, replayed) => shell.heartbeat(key, value, replayed));
+    // Heartbeats flow again once they have been read anew after the bus came back, not at the reconnect.
+    inputs.follow(
+      Buckets.nodeHealth,
+      (key, value, replayed) => shell.heartbeat(key, value, replayed),
+      () => shell.heartbeatsFlowing(true),
+    );
     const running = shell.run(signal);
     logger.info(
       { speaker: shell.speakerName, topology: speaker.topology, target: config.gobgpTarget },

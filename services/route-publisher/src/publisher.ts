@@ -6,7 +6,7 @@ import {
   type NodeHealthSnapshot,
   type PeerSessionSnapshot,
 } from '@berth/contracts';
-import { servingSnapshots, type Bus } from '@berth/bus';
+import { BUS_RETURN_GRACE_MS, servingSnapshots, type Bus } from '@berth/bus';
 import type { Logger, Readiness } from '@berth/runtime';
 import type { BgpBackend, GlobalSettings, PeerStatus } from './backend/backend.js';
 import { desiredPeers, diffPeers, type PeerSpec } from './peers/desired-peers.js';
@@ -80,7 +80,7 @@ export class RoutePublisher {
   #expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: PublisherOptions) {
-    this.#health = new NodeHealth(options.healthTimeoutMs, { kind: 'local' });
+    this.#health = new NodeHealth(options.healthTimeoutMs, { kind: 'local' }, BUS_RETURN_GRACE_MS);
     options.readiness.notReady('inputs', 'reading the bus');
     options.readiness.notReady('speaker', 'connecting to the BGP speaker');
     options.readiness.notReady('sessions', 'waiting for the BGP sessions to be established');
@@ -113,9 +113,14 @@ export class RoutePublisher {
     this.changed();
   }
 
-  busConnection(connected: boolean): void {
-    if (connected === this.#health.current(Date.now())) return;
-    this.#health.connection(connected, Date.now());
+  /**
+   * Heartbeats stopped reaching us (the bus went), or flow again (the bus came back and the
+   * heartbeats were read again): judging node health stops meanwhile, so nothing is withdrawn
+   * for a silence the outage explains.
+   */
+  heartbeatsFlowing(flowing: boolean): void {
+    if (flowing === this.#health.current(Date.now())) return;
+    this.#health.connection(flowing, Date.now());
     this.changed();
   }
 
