@@ -1,11 +1,21 @@
 import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { makeRigDir, spawnServer, stopAndRemove, waitUntil, type RigProcess } from './process.js';
 import { requireTool } from './tools.js';
 
 const run = promisify(execFile);
+const GOBGPD_START = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  'deploy',
+  'images',
+  'gobgpd',
+  'gobgpd-start',
+);
 
 /**
  * A private gobgpd whose gRPC API (which has no authentication) listens only on a Unix socket in
@@ -19,7 +29,7 @@ export interface RigGobgp {
   cli(...args: string[]): Promise<string>;
   /** SIGKILLs the daemon, as a crash would. */
   kill(): Promise<void>;
-  /** Starts a fresh daemon (no peers, no paths) on the same socket. */
+  /** Starts a fresh daemon (no peers, no paths) on the same socket, with the same command. */
   restart(): Promise<void>;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -33,13 +43,16 @@ export async function startGobgp(options: { netns?: string } = {}): Promise<RigG
   const target = `unix://${socket}`;
   const cli = async (...args: string[]) =>
     (await run(client, ['--target', target, ...args], { timeout: 10_000 })).stdout;
+  // The image's own start script, so a restart after SIGKILL is tested as the chart and Compose
+  // run it: with the same command, on the socket the killed daemon left behind.
+  const env = { ...process.env, PATH: [dirname(daemon), dirname(client), process.env['PATH'] ?? ''].join(':') };
   const launch = async () => {
-    // A killed daemon leaves its socket file behind, and a new one cannot bind over it.
-    rmSync(socket, { force: true });
-    const server = spawnServer('gobgpd', daemon, ['--api-hosts', target, '--pprof-disable', '--log-level', 'info'], {
-      dir,
-      ...(options.netns === undefined ? {} : { netns: options.netns }),
-    });
+    const server = spawnServer(
+      'gobgpd',
+      GOBGPD_START,
+      [`--api-hosts=${target}`, '--pprof-disable', '--log-level=info'],
+      { dir, env, ...(options.netns === undefined ? {} : { netns: options.netns }) },
+    );
     await waitUntil(server, 'answering gRPC', () => cli('global').then(() => true), 10_000);
     return server;
   };

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { ApiException, ApiextensionsV1Api, CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
@@ -91,6 +92,17 @@ describe('rig - gobgpd', () => {
     });
     await gobgp.stop();
     assert.ok(groupGone(gobgp.process));
+  });
+
+  it('SIGKILLed, starts again with the same command over the socket the dead daemon left', async () => {
+    const gobgp = await startGobgp();
+    after(() => gobgp.stop());
+    const socket = gobgp.target.slice('unix://'.length);
+    await gobgp.kill();
+    assert.ok(statSync(socket).isSocket(), 'the killed daemon left its socket behind');
+    await gobgp.restart();
+    assert.deepEqual(JSON.parse(await gobgp.cli('-j', 'global')), {});
+    assert.match(readFileSync(gobgp.process.logFile, 'utf8'), /gobgpd-start: removing .*gobgp\.sock/);
   });
 });
 
