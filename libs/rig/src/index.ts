@@ -60,3 +60,7 @@ export { prepareCompose } from './compose.js';
 export type { RigCompose } from './compose.js';
 export { startRegistry } from './registry.js';
 export type { RigRegistry } from './registry.js';
+export { startStack } from './stack.js';
+export type { BerthStack, StackOptions, StackService } from './stack.js';
+export { runFault, startWorkload, watchRoutes } from './faults.js';
+export type { FaultResult, FaultWorkload, RouteWatch, RouteWatchReport } from './faults.js';

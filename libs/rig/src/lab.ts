@@ -46,6 +46,8 @@ export interface RigLab {
   exec(netns: string, command: string, ...args: string[]): Promise<string>;
   /** The next hops of `prefix` in the router's kernel routing table, sorted (empty: no route). */
   routerNextHops(prefix: string): Promise<string[]>;
+  /** Every route of both families in the router's kernel: destination → sorted next hops. */
+  routerRoutes(): Promise<Map<string, string[]>>;
   /** Connects `host` to a TCP server of the root namespace (`target`: `nats://127.0.0.1:4222`). */
   busLink(host: LabHost, target: string): Promise<RigBusLink>;
   /** Starts tcpdump (`-nn -e -tt -l`) on `eth0` of `host` with a capture filter; resolves once it listens. */
@@ -180,10 +182,12 @@ export async function startLab(hostNames: readonly string[], options: LabOptions
           .stdout,
       async routerNextHops(prefix) {
         const family = prefix.includes(':') ? '-6' : '-4';
-        const out = await sh('-n', routerNs, family, '-j', 'route', 'show', prefix);
-        const routes = JSON.parse(out === '' ? '[]' : out) as { gateway?: string; nexthops?: { gateway: string }[] }[];
-        const hops = routes.flatMap((r) => (r.nexthops ?? []).map((h) => h.gateway).concat(r.gateway ?? []));
-        return hops.sort();
+        const routes = kernelRoutes(await sh('-n', routerNs, family, '-j', 'route', 'show', prefix));
+        return routes.flatMap(([, hops]) => hops).sort();
+      },
+      async routerRoutes() {
+        const [v4, v6] = await Promise.all(['-4', '-6'].map((family) => sh('-n', routerNs, family, '-j', 'route')));
+        return new Map([...kernelRoutes(v4 ?? ''), ...kernelRoutes(v6 ?? '')]);
       },
       async busLink(host, target) {
         const link = await busLink(dir, host, target, servers);
@@ -222,6 +226,22 @@ export async function startLab(hostNames: readonly string[], options: LabOptions
     await stop();
     throw error;
   }
+}
+
+/** `ip -j route` output as destination → sorted next hops (one gateway, or an ECMP route's). */
+function kernelRoutes(json: string): [string, string[]][] {
+  const routes = JSON.parse(json === '' ? '[]' : json) as {
+    dst: string;
+    gateway?: string;
+    nexthops?: { gateway: string }[];
+  }[];
+  return routes.map((r) => [
+    r.dst,
+    (r.nexthops ?? [])
+      .map((h) => h.gateway)
+      .concat(r.gateway ?? [])
+      .sort(),
+  ]);
 }
 
 const LINK_PORT = 4222;
