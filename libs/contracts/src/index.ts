@@ -25,6 +25,7 @@ export {
   VipReleasedEvent,
 } from './events.js';
 export type { EventName } from './events.js';
+export { bounded, MESSAGE_MAX, quote, QUOTE_MAX } from './messages.js';
 export { validator } from './validate.js';
 export type { Checked, Validator } from './validate.js';
 export { publishedSchemas, renderSchema } from './schemas.js';

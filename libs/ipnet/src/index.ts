@@ -1,4 +1,4 @@
-import type { IpFamily } from '@berth/contracts';
+import { quote, type IpFamily } from '@berth/contracts';
 import { Address4, Address6 } from 'ip-address';
 
 /** A contiguous run of addresses of one family, as numbers; `text` is how the operator wrote it. */
@@ -23,7 +23,7 @@ export function parseAddress(text: string): { family: IpFamily; value: bigint } 
   if (Address6.isValid(text) && !text.includes('/') && !text.includes('%')) {
     return { family: 'IPv6', value: new Address6(text).bigInt() };
   }
-  throw new AddressError(`"${text}" is not an IPv4 or IPv6 address`);
+  throw new AddressError(`${quote(text)} is not an IPv4 or IPv6 address`);
 }
 
 /** The canonical text of an address (RFC 5952 for IPv6). */
@@ -44,19 +44,19 @@ export function parseEntry(text: string): AddressRange {
     const { family, value } = parseAddress(text.slice(0, slash));
     const prefix = Number(text.slice(slash + 1));
     if (!/^\d{1,3}$/.test(text.slice(slash + 1)) || prefix > BITS[family]) {
-      throw new AddressError(`"${text}" has a prefix length outside 0-${BITS[family]}`);
+      throw new AddressError(`${quote(text)} has a prefix length outside 0-${BITS[family]}`);
     }
     const hostBits = BigInt(BITS[family] - prefix);
     const first = (value >> hostBits) << hostBits;
-    if (first !== value) throw new AddressError(`"${text}" has host bits set`);
+    if (first !== value) throw new AddressError(`${quote(text)} has host bits set`);
     return { family, first, last: first + (1n << hostBits) - 1n, text };
   }
   const dash = text.indexOf('-');
   if (dash >= 0) {
     const a = parseAddress(text.slice(0, dash).trim());
     const b = parseAddress(text.slice(dash + 1).trim());
-    if (a.family !== b.family) throw new AddressError(`range "${text}" mixes IPv4 and IPv6`);
-    if (a.value > b.value) throw new AddressError(`range "${text}" ends before it starts`);
+    if (a.family !== b.family) throw new AddressError(`range ${quote(text)} mixes IPv4 and IPv6`);
+    if (a.value > b.value) throw new AddressError(`range ${quote(text)} ends before it starts`);
     return { family: a.family, first: a.value, last: b.value, text };
   }
   const { family, value } = parseAddress(text);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { matchesSelector, type PoolSnapshot, type ServiceSnapshot } from '@berth/contracts';
+import { matchesSelector, MESSAGE_MAX, type PoolSnapshot, type ServiceSnapshot } from '@berth/contracts';
 import { examplePool } from '@berth/contracts/examples';
 import { parseAddress, parseEntry, rangeContains } from '@berth/ipnet';
 import { allocate, type World } from './allocate.js';
@@ -314,12 +314,26 @@ describe('allocation - rules, one by one', () => {
         'NoPoolAllowed',
         /pool missing does not exist/,
       ],
+      // User input of any size is quoted cut short, and every message is bounded.
+      [
+        service('huge', { annotations: { 'berth.dev/ips': 'x'.repeat(200_000) } }),
+        world(p),
+        'MalformedAnnotation',
+        /^berth\.dev\/ips: "x{80}"… \(200000 characters\) is not an IPv4 or IPv6 address$/,
+      ],
+      [
+        service('long-pool', { annotations: { 'berth.dev/pool': 'a'.repeat(200_000) } }),
+        world(p),
+        'NoPoolAllowed',
+        /^pool a{1000,}…$/,
+      ],
     ];
     for (const [svc, w, reason, message] of cases) {
       const decision = allocate(svc, w);
       if (decision.type !== 'refused') assert.fail(`${svc.name} was given ${decision.addresses.join()}`);
       assert.equal(decision.reason, reason, svc.name);
       assert.match(decision.message, message);
+      assert.ok(decision.message.length <= MESSAGE_MAX, `${svc.name}: ${decision.message.length} characters`);
     }
   });
 

@@ -1,4 +1,5 @@
 import {
+  bounded,
   matchesSelector,
   type AllocationSnapshot,
   type IpFamily,
@@ -22,7 +23,12 @@ export interface World {
 export type Decision = AllocationSnapshot['result'];
 type Refusal = Extract<Decision, { type: 'refused' }>;
 
-const refuse = (reason: Refusal['reason'], message: string): Refusal => ({ type: 'refused', reason, message });
+// Every refusal's message is bounded here, however much user input went into it.
+const refuse = (reason: Refusal['reason'], message: string): Refusal => ({
+  type: 'refused',
+  reason,
+  message: bounded(message),
+});
 
 interface Pool {
   readonly spec: PoolSnapshot;

@@ -1,4 +1,4 @@
-import type { IpFamily, ServiceSnapshot } from '@berth/contracts';
+import { quote, type IpFamily, type ServiceSnapshot } from '@berth/contracts';
 import { AddressError, parseAddress } from '@berth/ipnet';
 
 /** Annotations ipam reads; MetalLB's and OpenELB's names too, so migrating users keep their manifests. */
@@ -53,7 +53,7 @@ export function readRequest(service: ServiceSnapshot): RequestResult {
   const malformed = (message: string): RequestResult => ({ ok: false, reason: 'MalformedAnnotation', message });
   const pool = annotation(service, Annotations.pool);
   if (pool !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(pool.value)) {
-    return malformed(`${pool.name}: "${pool.value}" is not a pool name`);
+    return malformed(`${pool.name}: ${quote(pool.value)} is not a pool name`);
   }
   const sharing = annotation(service, Annotations.sharingKey);
   if (sharing !== undefined && sharing.value.trim() === '') return malformed(`${sharing.name} is empty`);

@@ -1,3 +1,4 @@
+import { bounded } from '@berth/contracts';
 import { AddressError, parseEntry, poolUsage as addressUsage, rangesOverlap, type AddressRange } from '@berth/ipnet';
 import type { Condition, FamilyUsage, IPPoolObject } from '../snapshots/objects.js';
 
@@ -85,10 +86,7 @@ export function decidePoolStatus(
         : {
             status: 'True' as const,
             reason: 'LeasesKept',
-            message: `kept, though no longer inside the pool’s addresses: ${[...outside].sort().join(', ')}`.slice(
-              0,
-              1024,
-            ),
+            message: bounded(`kept, though no longer inside the pool’s addresses: ${[...outside].sort().join(', ')}`),
           }),
     },
   ];

@@ -1,4 +1,4 @@
-import type { AllocationSnapshot } from '@berth/contracts';
+import { bounded, type AllocationSnapshot } from '@berth/contracts';
 import type { Condition, ServiceObject } from '../snapshots/objects.js';
 
 import { ADDRESS_CONDITION, CLEANUP_FINALIZER } from '@berth/kube/rules';
@@ -41,7 +41,7 @@ export function decideStatus(
         reason: result.outsidePool === true ? 'AssignedOutsidePool' : 'Assigned',
         message: `${result.addresses.join(', ')} from pool ${result.pool}${result.outsidePool === true ? ' (no longer inside any pool; kept)' : ''}`,
       }
-    : { status: 'False' as const, reason: result.reason, message: result.message };
+    : { status: 'False' as const, reason: result.reason, message: bounded(result.message) };
 
   const current = service.status?.conditions?.find((c) => c.type === ADDRESS_CONDITION);
   const currentIngress = (service.status?.loadBalancer?.ingress ?? []).map((i) => `${i.ip ?? ''}/${i.ipMode ?? ''}`);
