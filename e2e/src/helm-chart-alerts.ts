@@ -21,6 +21,8 @@ export function promtoolTests(rulesFile: string, namespace: string): object {
     [`berth_watcher_ready{${ns},component="watcher",pod="berth-watcher-a"}`, '0x30'],
     [`berth_watcher_ready{${ns},component="watcher",pod="berth-watcher-b"}`, '1x30'],
     [`berth_ipam_ready{${ns},component="ipam",pod="berth-ipam-a"}`, '1x30'],
+    [`berth_watcher_api_server_reachable{${ns},component="watcher",pod="berth-watcher-a"}`, '0x30'],
+    [`berth_watcher_api_server_reachable{${ns},component="watcher",pod="berth-watcher-b"}`, '1x30'],
     [`up{${ns},job="berth-node-agent-metrics",pod="berth-node-agent-a"}`, '0x30'],
     [`up{${ns},job="berth-ipam-metrics",pod="berth-ipam-a"}`, '1x30'],
   ];
@@ -91,6 +93,21 @@ export function promtoolTests(rulesFile: string, namespace: string): object {
                   summary: 'Berth watcher berth-watcher-a is not ready',
                   description:
                     'Its /readyz names what it waits for (the bus, Redis, gobgpd or the API server). Berth fails static meanwhile: nothing is withdrawn, but nothing changes either.',
+                },
+              ),
+            ],
+          },
+          { eval_time: '1m', alertname: 'BerthWatcherCutOffFromAPIServer', exp_alerts: [] },
+          {
+            eval_time: '20m',
+            alertname: 'BerthWatcherCutOffFromAPIServer',
+            exp_alerts: [
+              alert(
+                { severity: 'warning', component: 'watcher', pod: 'berth-watcher-a' },
+                {
+                  summary: 'Berth watcher berth-watcher-a cannot reach the API server',
+                  description:
+                    'It stays ready by design and acts on the last state it saw: new Services get no address and no status is written until it reaches the API server again. Its /readyz says since when and why.',
                 },
               ),
             ],

@@ -10,7 +10,7 @@ export interface HealthServer {
 
 /**
  * Serves `/healthz` (the process runs), `/readyz` (every dependency is ready; otherwise 503 with
- * the reasons) and `/metrics` (Prometheus text).
+ * the reasons; either way with any warnings after) and `/metrics` (Prometheus text).
  */
 export async function startHealthServer(options: {
   host: string;
@@ -29,9 +29,8 @@ export async function startHealthServer(options: {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
       const ready = readiness.isReady;
-      res
-        .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' })
-        .end(ready ? 'ok\n' : `${readiness.reasons().join('\n')}\n`);
+      const lines = [...(ready ? ['ok'] : readiness.reasons()), ...readiness.warnings().map((w) => `warning: ${w}`)];
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(`${lines.join('\n')}\n`);
     } else if (path === '/metrics') {
       registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),

@@ -23,6 +23,23 @@ describe('metrics', () => {
     assert.equal(await scrape(), 'berth_route_publisher_ready{component="route-publisher"} 1');
     assert.equal(await readyz(), 200);
   });
+
+  it('/readyz shows warnings after its verdict, which they do not change', async () => {
+    const registry = createMetrics('watcher');
+    const readiness = new Readiness();
+    await using health = await startHealthServerDisposable(registry, readiness);
+    const readyz = async () => {
+      const response = await fetch(`http://127.0.0.1:${health.port}/readyz`);
+      return `${response.status} ${await response.text()}`;
+    };
+    readiness.warn('kube', 'cut off from the API server');
+    assert.equal(await readyz(), '200 ok\nwarning: kube: cut off from the API server\n');
+    readiness.notReady('bus', 'connecting');
+    assert.equal(await readyz(), '503 bus: connecting\nwarning: kube: cut off from the API server\n');
+    readiness.ready('bus');
+    readiness.clearWarning('kube');
+    assert.equal(await readyz(), '200 ok\n');
+  });
 });
 
 async function startHealthServerDisposable(registry: ReturnType<typeof createMetrics>, readiness: Readiness) {

@@ -4,6 +4,24 @@
  */
 export class Readiness {
   readonly #waiting = new Map<string, string>();
+  readonly #warnings = new Map<string, string>();
+
+  /**
+   * Says that `name` is impaired though the process stays ready by design (say, the watcher cut
+   * off from the API server keeps its last state): `/readyz` shows it in its body, still 200.
+   */
+  warn(name: string, warning: string): void {
+    this.#warnings.set(name, warning);
+  }
+
+  clearWarning(name: string): void {
+    this.#warnings.delete(name);
+  }
+
+  /** `name: warning` for every impairment that does not make the process unready. */
+  warnings(): string[] {
+    return [...this.#warnings].map(([name, warning]) => `${name}: ${warning}`);
+  }
 
   /** Marks `name` as not ready for `reason`; a later `ready(name)` clears it. */
   notReady(name: string, reason: string): void {

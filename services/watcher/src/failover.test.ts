@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Buckets } from '@berth/bus';
 import { startBerthProcess, type BerthProcess } from '@berth/rig';
 import { lbService, metric, mirror, startTestCluster, until, WATCHER_MAIN, type TestCluster } from './test-cluster.js';
@@ -65,7 +66,24 @@ describe('watcher - active/standby and a restarting API server', () => {
     assert.ok((await metric(b.port, PUTS)) >= 1);
   });
 
-  it('resumes after kube-apiserver restarts, converging on what changed meanwhile', async () => {
+  it('resumes after kube-apiserver restarts, converging on what changed meanwhile; says it was cut off', async () => {
+    // What /readyz and the reachability gauge said while the API server was away and after.
+    const said = new Set<string>();
+    const reachable = 'berth_watcher_api_server_reachable{component="watcher"}';
+    const sample = async () => {
+      const response = await fetch(`http://127.0.0.1:${b.port}/readyz`);
+      const body = (await response.text()).replace(/since \S+ \(.*\)/, 'since …');
+      said.add(
+        `${response.status} ${body.trim().replace(/\n/g, ' | ')} | reachable ${await metric(b.port, reachable)}`,
+      );
+    };
+    const sampling = { on: true };
+    const sampler = (async () => {
+      for (let i = 0; sampling.on && i < 600; i++) {
+        await sample();
+        await sleep(100);
+      }
+    })();
     await cluster.kube.restartApiserver();
     await cluster.apply(lbService('three'));
     await cluster.kube.kubectl(['delete', 'service', '-n', 'shop', 'one', '--wait=false']);
@@ -78,6 +96,17 @@ describe('watcher - active/standby and a restarting API server', () => {
       b.proc.lines.some((l) => l.msg === 'list/watch failed; retrying'),
       'the outage was noticed',
     );
+    await until('reached again', () => b.proc.lines.some((l) => l.msg === 'reached the API server again'), 10_000);
+    sampling.on = false;
+    await sampler;
+    await sample();
+    assert.ok(
+      said.has(
+        '200 ok | warning: kube: cut off from the API server since …; acting on the last state seen | reachable 0',
+      ),
+      [...said].join('\n'),
+    );
+    assert.ok(said.has('200 ok | reachable 1'), [...said].join('\n'));
   });
 
   it('a leader stopping cleanly hands over at once, without waiting for the Lease to expire', async () => {

@@ -2,6 +2,7 @@ import { BucketFollower, Buckets, connectBus } from '@berth/bus';
 import { runService } from '@berth/runtime';
 import { watcherConfig } from './config.js';
 import { kubeApiFor } from '@berth/kube';
+import { ApiReach } from './kube/api-reach.js';
 import { LeaderElector } from './kube/leader.js';
 import { ClusterState, statusObjects } from './publish/cluster-state.js';
 import { openOutboxes } from './publish/outboxes.js';
@@ -32,6 +33,7 @@ await runService({
         retryPeriodMs: config.leaseRetryMs,
       },
       logger,
+      new ApiReach(readiness, logger, registry),
     );
     const active = () => leader.isLeader;
     const targets = await openOutboxes(bus, logger, registry, { concurrency: config.publishConcurrency, active });

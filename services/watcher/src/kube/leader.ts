@@ -35,10 +35,12 @@ export class LeaderElector {
   #observed = '';
   #observedAt = 0;
 
+  /** `reach` hears whether each attempt reached the API server. */
   constructor(
     private readonly api: KubeApi,
     private readonly options: LeaderOptions,
     private readonly logger: Logger,
+    private readonly reach?: { reached(): void; failed(error: unknown): void },
   ) {}
 
   get isLeader(): boolean {
@@ -54,8 +56,10 @@ export class LeaderElector {
     while (!signal.aborted) {
       try {
         if (await this.tryAcquireOrRenew()) this.#lastRenewed = Date.now();
+        this.reach?.reached();
       } catch (error) {
         this.logger.warn({ err: error, lease: this.options.name }, 'could not reach the leader Lease');
+        this.reach?.failed(error);
       }
       const renewed = Date.now() - this.#lastRenewed < this.options.renewDeadlineMs;
       if (renewed && !this.#leading) {
