@@ -199,6 +199,47 @@ describe("Berth's images, built from this checkout by scripts/images with the re
     }
   });
 
+  it('gobgpd killed with SIGKILL starts again in the same container, on the volume that kept its socket', async () => {
+    const volume = `berth-gobgp-${process.pid}`;
+    await docker.docker(['volume', 'create', volume]);
+    const id = (
+      await docker.docker([
+        'run',
+        '--detach',
+        '--read-only',
+        '--network',
+        'none',
+        '--cap-drop',
+        'ALL',
+        '--cap-add',
+        'NET_BIND_SERVICE',
+        '-v',
+        `${volume}:/run/gobgp`,
+        image('gobgpd'),
+      ])
+    ).trim();
+    const answers = async () => {
+      for (let i = 0; i < 100; i++) {
+        const ok = await docker.docker(['exec', id, 'gobgp', '--target=unix:///run/gobgp/gobgp.sock', 'global']).then(
+          () => true,
+          () => false,
+        );
+        if (ok) return true;
+        await sleep(100);
+      }
+      return false;
+    };
+    try {
+      assert.ok(await answers(), 'gobgpd answers at first');
+      await docker.docker(['kill', '--signal', 'KILL', id]);
+      await docker.docker(['start', id]);
+      assert.ok(await answers(), `gobgpd answers after SIGKILL:\n${await docker.docker(['logs', id]).catch(String)}`);
+    } finally {
+      await docker.docker(['rm', '-f', id]).catch(() => undefined);
+      await docker.docker(['volume', 'rm', volume]).catch(() => undefined);
+    }
+  });
+
   it('scripts/images --push puts all five in a registry, as the chart pulls them', async () => {
     await using registry = await startRegistry();
     const at = `${registry.host}/berth`;
