@@ -116,6 +116,13 @@ export const PoolSnapshot = snapshot('PoolSnapshot', ObjectName, {
       { additionalProperties: false },
     ),
   ),
+  /** Set when the pool hands out nothing: its addresses overlap an older pool's, which keeps them. */
+  refusal: Type.Optional(
+    Type.Object(
+      { reason: Type.Literal('Overlaps'), message: Type.String({ minLength: 1, maxLength: 1024 }) },
+      { additionalProperties: false },
+    ),
+  ),
 });
 export type PoolSnapshot = Static<typeof PoolSnapshot>;
 

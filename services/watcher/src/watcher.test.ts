@@ -353,25 +353,29 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
     assert.deepEqual(used.ipv6, { total: '256', inUse: 1, free: '255' });
     assert.equal(used.conditions?.[0]?.status, 'True');
 
+    // Overlapping pools: the older (public) keeps its addresses; the newer is refused, on the bus too.
+    await sleep(1100); // a later creationTimestamp second than public's
     await apply({
       apiVersion: 'berth.dev/v1alpha1',
       kind: 'IPPool',
       metadata: { name: 'clash' },
       spec: { mode: 'layer2', addresses: ['203.0.113.128/25'] },
     });
-    for (const [name, message] of [
-      ['clash', '203.0.113.128/25 overlaps 203.0.113.0/24 of pool public'],
-      ['public', '203.0.113.0/24 overlaps 203.0.113.128/25 of pool clash'],
-    ] as const) {
-      const invalid = await pollPool(name, 'Valid=False', (s) => s.conditions?.[0]?.status === 'False');
-      assert.equal(invalid.conditions?.[0]?.message, message);
-    }
+    const invalid = await pollPool('clash', 'Valid=False', (s) => s.conditions?.[0]?.status === 'False');
+    assert.equal(
+      invalid.conditions?.[0]?.message,
+      '203.0.113.128/25 overlaps 203.0.113.0/24 of pool public, which is older and keeps those addresses: this pool hands out none until the overlap is removed',
+    );
+    await until('clash refused on the bus', () => mirrors.pools.entries.get('clash')?.refusal?.reason === 'Overlaps');
+    assert.equal(mirrors.pools.entries.get('public')?.refusal, undefined);
+    assert.equal((await pollPool('public', 'still valid', () => true)).conditions?.[0]?.status, 'True');
     assert.match(
       await kube.kubectl(['get', 'ippools']),
       /^clash\s+layer2\s+\["203.0.113.128\/25"\]\s+true\s+0\s+128\s+False\s/m,
     );
     await kube.kubectl(['delete', 'ippool', 'clash']);
-    await pollPool('public', 'valid again once clash is gone', (s) => s.conditions?.[0]?.status === 'True');
+    await until('clash gone from the bus', () => !mirrors.pools.entries.has('clash'));
+    assert.equal((await pollPool('public', 'still valid', () => true)).conditions?.[0]?.status, 'True');
   });
 
   it('explains a refused Service with a False condition and one Warning Event naming the reason', async () => {

@@ -255,6 +255,22 @@ describe('allocation - rules, one by one', () => {
     });
   });
 
+  it('hands out nothing from a pool refused for overlapping an older one, and says so to a Service naming it', () => {
+    const refusal = { reason: 'Overlaps' as const, message: '203.0.113.0/24 overlaps 203.0.113.0/25 of pool old' };
+    const p = [pool('old', ['203.0.113.0/25']), { ...pool('new', ['203.0.113.0/24']), priority: -1, refusal }];
+    const auto = allocate(service('auto'), world(p));
+    assert.equal(
+      auto.type === 'assigned' && auto.pool,
+      'old',
+      'the refused pool comes first by priority, yet is skipped',
+    );
+    assert.deepEqual(allocate(service('named', { annotations: { 'berth.dev/pool': 'new' } }), world(p)), {
+      type: 'refused',
+      reason: 'NoPoolAllowed',
+      message: `pool new hands out nothing: ${refusal.message}`,
+    });
+  });
+
   it('refuses with a reason a person can act on', () => {
     const p = [pool('only', ['203.0.113.10/32'], { namespaceSelector: { matchLabels: { team: 'pay' } } })];
     const taken = allocateAll([service('holder')], world(p)).leases;

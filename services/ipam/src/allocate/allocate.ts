@@ -36,9 +36,11 @@ interface Pool {
 }
 
 /** The pools in the order they are tried: by priority, then by name. */
+/** The pools that hand out addresses: not refused (an overlap with an older pool), and readable. */
 function pools(world: Pick<World, 'pools'>): Pool[] {
   return world.pools
     .flatMap((spec) => {
+      if (spec.refusal !== undefined) return [];
       try {
         return [{ spec, ranges: spec.addresses.map(parseEntry) }];
       } catch {
@@ -167,6 +169,9 @@ export function allocate(service: ServiceSnapshot, world: World): Decision {
   let candidates: Pool[];
   if (request.pool !== undefined) {
     const named = all.find((p) => p.spec.key === request.pool);
+    const refused = world.pools.find((p) => p.key === request.pool)?.refusal;
+    if (refused !== undefined)
+      return refuse('NoPoolAllowed', `pool ${request.pool} hands out nothing: ${refused.message}`);
     if (named === undefined) return refuse('NoPoolAllowed', `pool ${request.pool} does not exist`);
     if (!allows(named.spec, service, world))
       return refuse('NoPoolAllowed', `pool ${request.pool} does not allow this Service or its namespace`);

@@ -10,6 +10,7 @@ import type {
 import type { Logger } from '@berth/runtime';
 import { objectKey } from '../kube/list-watch.js';
 import { bgpConfigSnapshot, bgpPeerSnapshot, poolSnapshot } from '../snapshots/berth-objects.js';
+import { overlapRefusals } from '../status/pool-overlaps.js';
 import { endpointsSnapshot, sliceServiceKey } from '../snapshots/endpoints.js';
 import { namespaceSnapshot, nodeSnapshot } from '../snapshots/node.js';
 import { CLEANUP_FINALIZER, type ClassPolicy, type KubeObject } from '@berth/kube';
@@ -165,13 +166,19 @@ export class ClusterState {
 
   pool(object: IPPoolObject): void {
     this.#pools.set(object.metadata.name, object);
-    this.targets.pools.set(object.metadata.name, poolSnapshot(object));
-    this.notify.poolsChanged();
+    this.publishPools();
   }
 
   poolGone(object: IPPoolObject): void {
     this.#pools.delete(object.metadata.name);
     this.targets.pools.set(object.metadata.name, undefined);
+    this.publishPools();
+  }
+
+  /** Every pool again: one pool's change can refuse or free another (overlaps). Unchanged ones are not rewritten. */
+  private publishPools(): void {
+    const refusals = overlapRefusals(this.#pools.values());
+    for (const [name, pool] of this.#pools) this.targets.pools.set(name, poolSnapshot(pool, refusals.get(name)));
     this.notify.poolsChanged();
   }
 

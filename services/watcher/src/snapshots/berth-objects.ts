@@ -17,7 +17,8 @@ function optional<K extends string, V>(key: K, value: V | undefined): Partial<Re
   return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
-export function poolSnapshot(pool: IPPoolObject): PoolSnapshot {
+/** A pool as ipam reads it; `refusal` says it hands out nothing (it overlaps an older pool). */
+export function poolSnapshot(pool: IPPoolObject, refusal?: PoolSnapshot['refusal']): PoolSnapshot {
   const { spec } = pool;
   return withRevision<PoolSnapshot>({
     v: 1,
@@ -47,6 +48,7 @@ export function poolSnapshot(pool: IPPoolObject): PoolSnapshot {
             ...optional('nodeSelector', selector(spec.layer2.nodeSelector).selector),
           },
         }),
+    ...optional('refusal', refusal),
   });
 }
 

@@ -1,6 +1,7 @@
 import { bounded } from '@berth/contracts';
-import { AddressError, parseEntry, poolUsage as addressUsage, rangesOverlap, type AddressRange } from '@berth/ipnet';
+import { AddressError, parseEntry, poolUsage as addressUsage } from '@berth/ipnet';
 import type { Condition, FamilyUsage, IPPoolObject } from '../snapshots/objects.js';
+import { overlapRefusals } from './pool-overlaps.js';
 
 export const VALID_CONDITION = 'Valid';
 /** True while leases that name the pool sit outside its addresses (kept after an edit). */
@@ -13,35 +14,15 @@ export interface PoolStatusWrite {
   conditions: Condition[];
 }
 
-function ranges(pool: IPPoolObject): AddressRange[] {
-  return pool.spec.addresses.map(parseEntry);
-}
-
 /** Why the pool cannot be used as written, or undefined when it can. */
-function problem(pool: IPPoolObject, others: readonly IPPoolObject[]): { reason: string; message: string } | undefined {
-  let own: AddressRange[];
+function problem(pool: IPPoolObject, all: readonly IPPoolObject[]): { reason: string; message: string } | undefined {
   try {
-    own = ranges(pool);
+    pool.spec.addresses.forEach(parseEntry);
   } catch (error) {
     if (error instanceof AddressError) return { reason: 'Malformed', message: error.message };
     throw error;
   }
-  for (const other of [...others].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
-    if (other.metadata.name === pool.metadata.name) continue;
-    let theirs: AddressRange[];
-    try {
-      theirs = ranges(other);
-    } catch {
-      continue;
-    }
-    for (const mine of own) {
-      const clash = theirs.find((r) => rangesOverlap(mine, r));
-      if (clash !== undefined) {
-        return { reason: 'Overlaps', message: `${mine.text} overlaps ${clash.text} of pool ${other.metadata.name}` };
-      }
-    }
-  }
-  return undefined;
+  return overlapRefusals(all).get(pool.metadata.name);
 }
 
 /** Addresses total, leased and free per family, as IPPool status spells them. */
@@ -64,13 +45,14 @@ export function poolUsage(pool: IPPoolObject, leased: Iterable<string>): { ipv4?
  */
 export function decidePoolStatus(
   pool: IPPoolObject,
-  others: readonly IPPoolObject[],
+  /** Every pool, this one included: which keeps overlapping addresses depends on all. */
+  all: readonly IPPoolObject[],
   leased: Iterable<string>,
   /** Leases that name this pool but an edit left outside its addresses: `service (addresses)`. */
   outside: readonly string[],
   now: Date,
 ): PoolStatusWrite | undefined {
-  const trouble = problem(pool, others);
+  const trouble = problem(pool, all);
   const usage = trouble?.reason === 'Malformed' ? {} : poolUsage(pool, leased);
   const wanted = [
     {
