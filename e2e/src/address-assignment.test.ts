@@ -112,6 +112,31 @@ describe('addresses end to end - kubectl, watcher, ipam, Redis, NATS', () => {
     assert.equal(leases.length, 5, 'b, c, d, e restored and f leased');
   });
 
+  it('Redis emptied by FLUSHALL while ipam runs: leases are back before a new Service gets anything', async () => {
+    const before = new Map<string, string>();
+    for (const name of ['b', 'c', 'd', 'e', 'f']) before.set(name, await externalIp(name));
+    const { Redis } = await import('ioredis');
+    const client = new Redis({ host: redis.host, port: redis.port, password: redis.password });
+    const leaseKeys = async () => (await client.keys('berth:ipam:v1:lease:*')).length;
+    try {
+      await client.flushall();
+      // Nothing else happens: ipam notices by itself and puts the five leases back.
+      const deadline = Date.now() + 10_000;
+      while ((await leaseKeys()) < 5) {
+        if (Date.now() > deadline) assert.fail(`Redis holds ${await leaseKeys()} of 5 leases 10 s after FLUSHALL`);
+        await sleep(100);
+      }
+      // public's four addresses are all held: g must not get one of them.
+      await cluster.apply(lbService('g'));
+      assert.equal(await externalIp('g'), '198.51.100.1');
+      for (const [name, ip] of before) assert.equal(await externalIp(name), ip, `${name} kept its address`);
+      assert.equal(await leaseKeys(), 6, 'b to f restored, and g leased');
+      assert.equal(await client.exists('berth:ipam:v1:intact'), 1);
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it('a pool edit never moves a Service: the lease stays, and Service and pool both say so', async () => {
     const before = new Map([
       ['c', await externalIp('c')],

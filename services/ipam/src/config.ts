@@ -13,4 +13,6 @@ export const ipamConfig = {
   redisTlsKey: env.file('BERTH_REDIS_TLS_KEY'),
   /** Every key ipam writes starts with this; ipam owns everything under it. */
   redisPrefix: env.string('BERTH_REDIS_PREFIX', 'berth:ipam:v1:'),
+  /** How often ipam checks that Redis still holds its leases (FLUSHALL, a new empty primary). */
+  intactCheckMs: env.integer('BERTH_REDIS_INTACT_CHECK_MS', 100, 600_000, 1000),
 } as const;

@@ -1,20 +1,22 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { newEvent, type AllocationSnapshot, type PoolSnapshot, type ServiceSnapshot } from '@berth/contracts';
 import type { Bus } from '@berth/bus';
 import { KeyedWorker, type Logger } from '@berth/runtime';
 import { canonicalAddress, poolUsage } from '@berth/ipnet';
 import type { Registry } from 'prom-client';
 import { poolHolding, type Decision, type World } from './allocate/allocate.js';
-import { leaseFor } from './allocate/lease.js';
+import { leaseFor, type Lease } from './allocate/lease.js';
 import { LeaseIndex } from './allocate/lease-index.js';
-import { leaseService, sharingOf } from './lease-service.js';
+import { LeasesLostError, leaseService, sharingOf } from './lease-service.js';
 import { ipamMetrics, type IpamMetrics, type PoolFamilyUsage } from './metrics.js';
 import type { LeaseStore } from './redis/lease-store.js';
 
-/** Where allocations go: the allocations bucket. */
+/** Where allocations go: the allocations bucket, read back when Redis lost its leases. */
 export interface AllocationSink {
   put(snapshot: AllocationSnapshot): Promise<unknown>;
   delete(key: string): Promise<void>;
+  current(): Promise<Map<string, AllocationSnapshot>>;
 }
 
 const RETRY_MS = 1000;
@@ -35,6 +37,7 @@ export class Ipam {
   readonly #refusedKeys = new Set<string>();
   readonly #worker: KeyedWorker;
   #started = false;
+  #repairing: Promise<void> | undefined;
   readonly #metrics: IpamMetrics;
 
   constructor(
@@ -50,7 +53,8 @@ export class Ipam {
       retryMs: RETRY_MS,
       active: () => this.#started,
       onError: (key, error) => {
-        this.logger.warn({ service: key, err: error }, 'could not lease; will retry');
+        if (error instanceof LeasesLostError) void this.repair();
+        else this.logger.warn({ service: key, err: error }, 'could not lease; will retry');
         return 'retry';
       },
     });
@@ -96,30 +100,60 @@ export class Ipam {
     this.#worker.touchAll(this.#services.keys());
   }
 
+  /** Restores the leases unless a restore is running already; claims wait meanwhile (`lost`). */
+  repair(): Promise<void> {
+    this.#repairing ??= this.restore()
+      .catch((error: unknown) => this.logger.error({ err: error }, 'could not restore the leases; will retry'))
+      .finally(() => (this.#repairing = undefined));
+    return this.#repairing;
+  }
+
+  /** Checks every `everyMs` that Redis still holds its leases, and restores them when not. */
+  async watchIntact(signal: AbortSignal, everyMs: number): Promise<void> {
+    while (!signal.aborted) {
+      await sleep(everyMs, undefined, { signal }).catch(() => undefined);
+      if (!this.#started) continue;
+      const intact = await this.store.intact().catch(() => true); // Redis away: its reconnect restores.
+      if (!intact) {
+        this.logger.warn('Redis has lost its leases: restoring them before leasing anything');
+        await this.repair();
+      }
+    }
+  }
+
   /**
-   * Puts back into Redis every lease this replica knows and every address already in a Service's
-   * status, so an emptied Redis never hands those addresses to someone else.
+   * Puts back into Redis every lease this replica knows, every one the allocations bucket says
+   * was granted, and every address already in a Service's status, then marks the store intact:
+   * until then Redis refuses new claims, so an emptied Redis never hands those addresses to
+   * someone else.
    */
   async restore(): Promise<void> {
     let restored = 0;
-    for (const lease of [...this.#leases.values()]) if ((await this.store.claim(lease)).type === 'claimed') restored++;
+    const put = async (lease: Lease, source: string) => {
+      const result = await this.store.restore(lease);
+      if (result.type === 'claimed') restored++;
+      if (result.type === 'taken')
+        this.logger.error(
+          { service: lease.service, vip: lease.addresses, holder: result.holder, source },
+          'address to restore is leased to another Service',
+        );
+      else this.#leases.set(result.type === 'existing' ? result.lease : lease);
+    };
+    for (const lease of [...this.#leases.values()]) await put(lease, 'leases');
+    for (const allocation of (await this.allocations.current()).values()) {
+      const svc = this.#services.get(allocation.key);
+      const { result } = allocation;
+      if (svc === undefined || svc.uid !== allocation.serviceUid || svc.deleting || result.type !== 'assigned')
+        continue;
+      if (this.#leases.get(svc.uid) === undefined) await put(leaseFor(svc, sharingOf(svc), result), 'allocations');
+    }
     for (const svc of this.#services.values()) {
       if (svc.ingress.length === 0 || svc.deleting || this.#leases.get(svc.uid) !== undefined) continue;
       const pool = poolHolding(this.world(), svc.ingress);
-      const lease = leaseFor(svc, sharingOf(svc), {
-        pool: pool?.key ?? '',
-        mode: pool?.mode ?? 'bgp',
-        addresses: svc.ingress,
-      });
-      const result = await this.store.claim(lease);
-      if (result.type === 'claimed') restored++;
-      if (result.type !== 'taken') this.#leases.set(result.type === 'existing' ? result.lease : lease);
-      else
-        this.logger.error(
-          { service: svc.key, vip: svc.ingress, holder: result.holder },
-          'address in status is leased to another Service',
-        );
+      const decision = { pool: pool?.key ?? '', mode: pool?.mode ?? ('bgp' as const), addresses: svc.ingress };
+      await put(leaseFor(svc, sharingOf(svc), decision), 'status');
     }
+    await this.store.markIntact();
     if (restored > 0) this.logger.warn({ restored }, 'restored leases Redis did not have');
   }
 

@@ -15,6 +15,15 @@ export class RacesLostError extends Error {
   }
 }
 
+/** Redis has lost its leases (FLUSHALL, an empty new primary): nothing is leased until they are restored. */
+export class LeasesLostError extends Error {
+  override readonly name = 'LeasesLostError';
+  readonly code = 'BERTH_IPAM_LEASES_LOST';
+  constructor() {
+    super('Redis has lost its leases; leasing waits until they are restored');
+  }
+}
+
 /** The Service's sharing key as its request names it (none when the request is malformed). */
 export const sharingOf = (svc: ServiceSnapshot): { sharingKey?: string } => {
   const read = readRequest(svc);
@@ -51,6 +60,10 @@ export async function leaseService(svc: ServiceSnapshot, world: () => World, sto
     } catch (error) {
       leases.delete(svc.uid);
       throw error;
+    }
+    if (result.type === 'lost') {
+      leases.delete(svc.uid);
+      throw new LeasesLostError();
     }
     if (result.type === 'taken') {
       lostRaces++;

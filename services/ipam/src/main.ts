@@ -22,13 +22,12 @@ await runService({
       registry,
       `berth/ipam/${hostname()}`,
     );
-    // Redis can come back empty after a restart: put back every lease ipam knows.
+    // Redis can come back empty after a restart, or be emptied while up: put back every lease ipam knows.
     onReconnect(redis, () => {
       logger.info('reconnected to Redis: restoring leases');
-      shell
-        .restore()
-        .catch((error: unknown) => logger.error({ err: error }, 'could not restore leases after reconnecting'));
+      void shell.repair();
     });
+    const checking = shell.watchIntact(signal, config.intactCheckMs);
 
     // Leasing waits for the first full state of every input, then for Redis.
     readiness.notReady('leases', 'reading Services, pools and namespaces');
@@ -53,7 +52,7 @@ await runService({
     return [
       () => bus.close(),
       async () => {
-        await inputs.done();
+        await Promise.all([inputs.done(), checking]);
         shell.stop();
         redis.disconnect();
       },

@@ -63,6 +63,7 @@ describe('lease store - against a real redis-server', () => {
 
   it('claims atomically, keeps the first lease, refuses a taken address, and releases idempotently', async () => {
     const store = new LeaseStore(connect(), 'test1:');
+    await store.markIntact();
     const [a, b] = [service(1), service(2)];
     assert.deepEqual(await store.claim(leaseOf(a, ['2001:db8::1'])), { type: 'claimed' });
     const again = await store.claim(leaseOf(a, ['2001:db8::9']));
@@ -79,9 +80,29 @@ describe('lease store - against a real redis-server', () => {
     assert.deepEqual([...(await store.all()).keys()], ['uid-2']);
   });
 
+  it('after FLUSHALL claims nothing (lost) until the leases are restored and the store marked intact', async () => {
+    const client = connect();
+    const store = new LeaseStore(client, 'flushed:');
+    await store.markIntact();
+    const [a, b] = [service(1), service(2)];
+    assert.deepEqual(await store.claim(leaseOf(a, ['2001:db8::1'])), { type: 'claimed' });
+    await client.flushall();
+    assert.equal(await store.intact(), false);
+    assert.deepEqual(await store.claim(leaseOf(b, ['2001:db8::1'])), { type: 'lost' }, 'the address is not free');
+    assert.deepEqual(await store.restore(leaseOf(a, ['2001:db8::1'])), { type: 'claimed' });
+    assert.equal(await store.intact(), false, 'restoring alone does not mark it');
+    await store.markIntact();
+    assert.deepEqual(await store.claim(leaseOf(b, ['2001:db8::1'])), {
+      type: 'taken',
+      address: '2001:db8::1',
+      holder: 'uid-1',
+    });
+  });
+
   it('refuses a lease in Redis that breaks its schema, naming the key and what is wrong', async () => {
     const client = connect();
     const store = new LeaseStore(client, 'corrupt:');
+    await store.markIntact();
     assert.deepEqual(await store.claim(leaseOf(service(1), ['2001:db8::1'])), { type: 'claimed' });
     await client.set(
       'corrupt:lease:uid-2',
@@ -98,6 +119,7 @@ describe('lease store - against a real redis-server', () => {
 
   it('lets Services share an address only under one sharing key, on different ports', async () => {
     const store = new LeaseStore(connect(), 'test2:');
+    await store.markIntact();
     const on = (i: number, port: number, key?: string) => {
       const svc = { ...service(i), ports: [{ protocol: 'UDP' as const, port }] };
       return leaseOf(svc, ['2001:db8::5'], key);
@@ -111,6 +133,7 @@ describe('lease store - against a real redis-server', () => {
 
   it('the claim script shares an address exactly when allocate’s rule (canShare) does, case for case', async (t) => {
     const store = new LeaseStore(connect(), 'sharing:');
+    await store.markIntact();
     const PORTS = [80, 443, 8080, 53].flatMap((port) => [
       { protocol: 'TCP' as const, port },
       { protocol: 'UDP' as const, port },
@@ -168,6 +191,7 @@ describe('lease store - against a real redis-server', () => {
   it('three replicas racing over 2,000 Services end with 2,000 distinct addresses, checked in Redis', async () => {
     const services = Array.from({ length: 2000 }, (_, i) => service(i));
     const orders = fc.sample(fc.shuffledSubarray(services, { minLength: services.length }), { numRuns: 3, seed: 7 });
+    await new LeaseStore(connect(), 'race:').markIntact();
     const results = await Promise.all(orders.map((order) => replica(new LeaseStore(connect(), 'race:'), order)));
     assert.ok(
       results.some((r) => r.lostRaces > 0),

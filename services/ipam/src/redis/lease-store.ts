@@ -18,16 +18,19 @@ class Script {
   }
 }
 
-// KEYS[1]: the lease; KEYS[2..]: one hash per address, uid → how that Service shares (JSON:
-// k sharing key, p its protocol/port pairs, c whether its traffic policy is Cluster, s its pod
-// selector). ARGV: uid, this Service's sharing JSON, lease JSON. An address is shared only under
-// one key, with no pair used twice, and with all Cluster or one selector: the same rule as
+// KEYS[1]: the intact marker; KEYS[2]: the lease; KEYS[3..]: one hash per address, uid → how that
+// Service shares (JSON: k sharing key, p its protocol/port pairs, c whether its traffic policy is
+// Cluster, s its pod selector). ARGV: uid, this Service's sharing JSON, lease JSON, and 'restore'
+// when putting back a lease Redis lost. Without the marker Redis has lost its leases (FLUSHALL, a
+// new empty primary): nothing new is leased until they are restored. An address is shared only
+// under one key, with no pair used twice, and with all Cluster or one selector: the same rule as
 // allocate(), checked here too so two replicas racing cannot both break it.
 const CLAIM = new Script(`
-local existing = redis.call('GET', KEYS[1])
+if ARGV[4] ~= 'restore' and redis.call('EXISTS', KEYS[1]) == 0 then return {'lost'} end
+local existing = redis.call('GET', KEYS[2])
 if existing then return {'existing', existing} end
 local mine = cjson.decode(ARGV[2])
-for i = 2, #KEYS do
+for i = 3, #KEYS do
   local holders = redis.call('HGETALL', KEYS[i])
   for j = 1, #holders, 2 do
     local other = cjson.decode(holders[j + 1])
@@ -42,8 +45,8 @@ for i = 2, #KEYS do
     if not ok then return {'taken', KEYS[i], holders[j]} end
   end
 end
-for i = 2, #KEYS do redis.call('HSET', KEYS[i], ARGV[1], ARGV[2]) end
-redis.call('SET', KEYS[1], ARGV[3])
+for i = 3, #KEYS do redis.call('HSET', KEYS[i], ARGV[1], ARGV[2]) end
+redis.call('SET', KEYS[2], ARGV[3])
 return {'ok'}
 `);
 
@@ -80,11 +83,14 @@ export type ClaimResult =
   /** Another replica leased this Service first: its lease stands. */
   | { readonly type: 'existing'; readonly lease: Lease }
   /** An address went to another Service meanwhile: decide again with fresh leases. */
-  | { readonly type: 'taken'; readonly address: string; readonly holder: string };
+  | { readonly type: 'taken'; readonly address: string; readonly holder: string }
+  /** Redis has lost its leases (its marker is gone): nothing is leased until they are restored. */
+  | { readonly type: 'lost' };
 
 /**
  * VIP leases in Redis, the source of truth. Keys live under one prefix that ipam alone owns:
- * `lease:<service UID>` (the lease as JSON) and `addr:<address>` (who holds the address).
+ * `lease:<service UID>` (the lease as JSON), `addr:<address>` (who holds the address), and
+ * `intact`, set once the leases are known to be whole: a Redis that lost its data lost it too.
  */
 export class LeaseStore {
   constructor(
@@ -100,14 +106,38 @@ export class LeaseStore {
     return `${this.prefix}addr:${address}`;
   }
 
+  private get intactKey(): string {
+    return `${this.prefix}intact`;
+  }
+
   /** Claims a lease atomically; addresses must be in canonical form (as `allocate` gives them). */
-  async claim(lease: Lease): Promise<ClaimResult> {
+  claim(lease: Lease): Promise<ClaimResult> {
+    return this.#claim(lease, 'lease');
+  }
+
+  /** Puts back a lease Redis lost (never `lost`): only while restoring, before `markIntact`. */
+  restore(lease: Lease): Promise<ClaimResult> {
+    return this.#claim(lease, 'restore');
+  }
+
+  /** Says the leases are whole again: new claims may go ahead. */
+  async markIntact(): Promise<void> {
+    await this.redis.set(this.intactKey, new Date().toISOString());
+  }
+
+  /** Whether Redis still holds its leases (false after FLUSHALL, or on a new empty primary). */
+  async intact(): Promise<boolean> {
+    return (await this.redis.exists(this.intactKey)) === 1;
+  }
+
+  async #claim(lease: Lease, mode: 'lease' | 'restore'): Promise<ClaimResult> {
     const reply = (await CLAIM.run(
       this.redis,
-      [this.leaseKey(lease.serviceUid), ...lease.addresses.map((a) => this.addressKey(a))],
-      [lease.serviceUid, sharing(lease), JSON.stringify(lease)],
+      [this.intactKey, this.leaseKey(lease.serviceUid), ...lease.addresses.map((a) => this.addressKey(a))],
+      [lease.serviceUid, sharing(lease), JSON.stringify(lease), mode],
     )) as string[];
     if (reply[0] === 'ok') return { type: 'claimed' };
+    if (reply[0] === 'lost') return { type: 'lost' };
     if (reply[0] === 'existing')
       return { type: 'existing', lease: this.read(this.leaseKey(lease.serviceUid), reply[1]) };
     return { type: 'taken', address: (reply[1] ?? '').slice(this.addressKey('').length), holder: reply[2] ?? '' };
