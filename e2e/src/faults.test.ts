@@ -1,53 +1,50 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it, type TestContext } from 'node:test';
-import { runFault, startStack, startWorkload, type BerthStack, type FaultResult, type FaultWorkload } from '@berth/rig';
-
-/** One line of numbers per fault, for whoever reads the test's output. */
-function report(t: TestContext, result: FaultResult): void {
-  t.diagnostic(
-    `${result.fault}: blackhole ${result.blackholeMs} ms (${result.blackholedVips} VIPs), wrong next hops ` +
-      `${result.wrongHopsMs} ms, routes settled ${result.settledAfterMs} ms and all ready ${result.readyAfterMs} ms ` +
-      `after the fault; ${result.churned} Services churned`,
-  );
-}
-
-/** What must hold after any fault: no address twice, none changed, none missing. */
-function assertNothingLost(result: FaultResult): void {
-  assert.deepEqual(result.duplicates, [], 'addresses held twice');
-  assert.deepEqual(result.changed, [], 'addresses that changed');
-  assert.deepEqual(result.unassigned, [], 'Services without an address');
-}
+import { after, before, describe, it } from 'node:test';
+import { layer2Watcher } from '@berth/node-agent/testing';
+import {
+  FAULTS,
+  runFault,
+  startStack,
+  startWorkload,
+  type BerthStack,
+  type FaultWorkload,
+  type Layer2Watcher,
+} from '@berth/rig';
 
 describe(
-  "faults on ./scripts/start's stack: BGP Services under churn, one fault at a time",
+  "faults on ./scripts/start's stack: BGP and layer-2 Services under churn, one fault at a time",
   { skip: process.getuid?.() !== 0 && 'needs root for the lab' },
   () => {
     let stack: BerthStack;
     let workload: FaultWorkload;
+    let watcher: Layer2Watcher;
     before(async () => {
       stack = await startStack({ healthPortBase: 0 });
-      workload = await startWorkload(stack, { services: 8 });
+      const router = stack.lab?.router;
+      assert.ok(router, 'the stack has its lab');
+      // The router's own LAN bridge asks, as any client on the nodes' LAN would.
+      watcher = layer2Watcher(router.netns, 'br0', router);
+      workload = await startWorkload(stack, { watcher });
     });
     after(() => stack.stop());
 
-    it('NATS SIGKILLed and back after 1 s: no BGP VIP loses its route or a next hop, nothing is lost', async (t) => {
-      const result = await runFault(stack, workload, 'NATS SIGKILL', () =>
-        stack.nats.restart({ kill: true, downMs: 1000 }),
-      );
-      report(t, result);
-      assertNothingLost(result);
-      assert.equal(result.blackholeMs, 0, 'ms a VIP had no route at the router');
-      assert.equal(result.wrongHopsMs, 0, 'ms a VIP had the wrong next hops at the router');
-    });
-
-    it('gobgpd SIGKILLed and started with the same command: every route comes back, nothing is lost', async (t) => {
-      const result = await runFault(stack, workload, 'gobgpd SIGKILL', async () => {
-        await stack.gobgp.kill();
-        await stack.gobgp.restart();
+    for (const fault of FAULTS)
+      it(`${fault.name}: no address lost, doubled or changed${fault.noBlackhole ? '; no BGP blackhole' : ''}${fault.rightNextHops ? '; next hops unchanged' : ''}${fault.layer2Steady ? '; layer 2 steady' : ''}`, async (t) => {
+        const result = await runFault(stack, workload, fault.name, () => fault.inject(stack), { watcher });
+        t.diagnostic(
+          JSON.stringify({ ...result, duplicates: result.duplicates.length, changed: result.changed.length }),
+        );
+        assert.deepEqual(result.duplicates, [], 'addresses held twice');
+        assert.deepEqual(result.changed, [], 'addresses that changed');
+        assert.deepEqual(result.unassigned, [], 'Services without an address');
+        assert.ok(Number.isFinite(result.settledAfterMs), 'every route came back');
+        if (fault.noBlackhole) assert.equal(result.blackholeMs, 0, 'ms a VIP had no route at the router');
+        if (fault.rightNextHops) assert.equal(result.wrongHopsMs, 0, 'ms a VIP had the wrong next hops at the router');
+        if (fault.layer2Steady) {
+          // Asked every 20 ms: more than 100 ms without an answer is a gap, not the prober's timing.
+          assert.ok(result.layer2GapMs < 100, `a layer-2 VIP went ${result.layer2GapMs} ms unanswered`);
+          assert.equal(result.layer2MacChanges, 0, 'times a layer-2 VIP changed hands');
+        }
       });
-      report(t, result);
-      assertNothingLost(result);
-      assert.ok(Number.isFinite(result.settledAfterMs), 'every route came back');
-    });
   },
 );

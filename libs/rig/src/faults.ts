@@ -1,82 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually } from './berth-traffic.js';
 import { RigError } from './errors.js';
+import type { Layer2Watch, Layer2Watcher } from './fault-layer2.js';
+import { watchRoutes } from './fault-routes.js';
 import type { RigLab } from './lab.js';
 import type { BerthStack } from './stack.js';
-
-/** What the lab router's kernel held for each BGP VIP while a fault happened. */
-export interface RouteWatchReport {
-  readonly samples: number;
-  /** Per VIP, how long (ms) the router had no route for it: traffic to it went nowhere. */
-  readonly blackholeMs: ReadonlyMap<string, number>;
-  /** Per VIP, how long (ms) its route's next hops were other than expected. */
-  readonly wrongHopsMs: ReadonlyMap<string, number>;
-  /**
-   * When every VIP had its expected route for good (epoch ms of the first sample after the last
-   * wrong one): undefined when it always had, Infinity when it still had not at the end.
-   */
-  readonly settledAt: number | undefined;
-}
-
-export interface RouteWatch {
-  stop(): Promise<RouteWatchReport>;
-}
-
-/**
- * Samples the router's routes every `everyMs` until stopped (or for `maxMs` at most), comparing
- * each VIP's next hops with `expected` (VIP → sorted next hops). Each interval between two
- * samples counts as the first one found it.
- */
-export function watchRoutes(
-  lab: RigLab,
-  expected: ReadonlyMap<string, readonly string[]>,
-  { everyMs = 50, maxMs = 300_000 } = {},
-): RouteWatch {
-  const blackholeMs = new Map([...expected.keys()].map((vip) => [vip, 0]));
-  const wrongHopsMs = new Map(blackholeMs);
-  const started = Date.now();
-  let samples = 0;
-  // The time of the first sample after the last wrong one.
-  let lastBadAt: number | undefined;
-  const state = { stopping: false };
-  const running = (async () => {
-    let previous: { at: number; missing: string[]; wrong: string[] } | undefined;
-    while (!state.stopping && Date.now() - started < maxMs) {
-      const routes = await lab.routerRoutes();
-      const at = Date.now();
-      samples++;
-      if (previous !== undefined) {
-        const dt = at - previous.at;
-        for (const vip of previous.missing) blackholeMs.set(vip, (blackholeMs.get(vip) ?? 0) + dt);
-        for (const vip of previous.wrong) wrongHopsMs.set(vip, (wrongHopsMs.get(vip) ?? 0) + dt);
-        if (previous.missing.length + previous.wrong.length > 0) lastBadAt = at;
-      }
-      const missing: string[] = [];
-      const wrong: string[] = [];
-      for (const [vip, hops] of expected) {
-        const got = routes.get(vip);
-        if (got === undefined) missing.push(vip);
-        else if (got.join() !== hops.join()) wrong.push(vip);
-      }
-      previous = { at, missing, wrong };
-      await sleep(everyMs);
-    }
-    return previous;
-  })();
-  return {
-    async stop() {
-      state.stopping = true;
-      const last = await running;
-      const unsettled = last !== undefined && last.missing.length + last.wrong.length > 0;
-      return {
-        samples,
-        blackholeMs,
-        wrongHopsMs,
-        settledAt: unsettled ? Infinity : lastBadAt,
-      };
-    },
-  };
-}
 
 /** The Services a fault run keeps, and what the network should deliver for them. */
 export interface FaultWorkload {
@@ -84,6 +12,8 @@ export interface FaultWorkload {
   readonly addresses: ReadonlyMap<string, readonly string[]>;
   /** BGP VIP → the router's expected next hops (every node), sorted. */
   readonly routes: ReadonlyMap<string, readonly string[]>;
+  /** The layer-2 VIPs (asked over ARP and NDP at the router). */
+  readonly layer2: readonly string[];
 }
 
 /** One fault's outcome, as numbers. */
@@ -102,6 +32,13 @@ export interface FaultResult {
   readonly wrongHopsMs: number;
   /** From the fault until every route was right for good (ms). */
   readonly settledAfterMs: number;
+  /** The longest any layer-2 VIP went unanswered (ms), and how often answering MACs changed in all (0 without a watcher). */
+  readonly layer2GapMs: number;
+  readonly layer2MacChanges: number;
+  /** Layer-2 VIPs answered by more than one MAC during the run. */
+  readonly layer2Split: number;
+  /** A Service created just after the fault: how long until it had its addresses (ms). */
+  readonly newServiceMs: number;
   /** From the fault until every Berth process said ready (ms). */
   readonly readyAfterMs: number;
   /** Services created and deleted meanwhile. */
@@ -110,11 +47,16 @@ export interface FaultResult {
 
 const WORKLOAD_LABEL = 'berth.dev/fault-workload';
 
-function serviceManifest(name: string, role: 'kept' | 'churn'): object {
+function serviceManifest(name: string, role: 'kept' | 'churn' | 'probe', pool?: string): object {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name, namespace: 'default', labels: { [WORKLOAD_LABEL]: role } },
+    metadata: {
+      name,
+      namespace: 'default',
+      labels: { [WORKLOAD_LABEL]: role },
+      ...(pool === undefined ? {} : { annotations: { 'berth.dev/pool': pool } }),
+    },
     spec: {
       type: 'LoadBalancer',
       loadBalancerClass: 'berth.dev/lb',
@@ -138,27 +80,45 @@ async function workloadAddresses(stack: BerthStack): Promise<Map<string, string[
   );
 }
 
-/** Creates `services` dual-stack BGP Services and waits for their addresses and routes. */
-export async function startWorkload(stack: BerthStack, { services = 8 } = {}): Promise<FaultWorkload> {
+/**
+ * Creates `bgp` dual-stack BGP Services and `layer2` dual-stack layer-2 ones (the stack's `lan`
+ * pool), and waits for their addresses, their routes at the router and, with `watcher`, answers
+ * for every layer-2 VIP.
+ */
+export async function startWorkload(
+  stack: BerthStack,
+  { bgp = 8, layer2 = 2, watcher }: { bgp?: number; layer2?: number; watcher?: Layer2Watcher } = {},
+): Promise<FaultWorkload> {
   const lab = stack.lab;
   if (lab === undefined) throw new RigError('a fault run needs the stack with its lab', 'RIG_BAD_OPTION');
-  const names = Array.from({ length: services }, (_, i) => `kept-${i}`);
-  await stack.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: names.map((n) => serviceManifest(n, 'kept')) }),
-  );
+  const bgpNames = Array.from({ length: bgp }, (_, i) => `kept-${i}`);
+  const l2Names = Array.from({ length: layer2 }, (_, i) => `kept-lan-${i}`);
+  const manifests = [
+    ...bgpNames.map((n) => serviceManifest(n, 'kept')),
+    ...l2Names.map((n) => serviceManifest(n, 'kept', 'lan')),
+  ];
+  await stack.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests }));
+  const names = [...bgpNames, ...l2Names];
   const addresses = await eventually('addresses for every workload Service', async () => {
     const got = await workloadAddresses(stack);
     return names.every((n) => got.get(n)?.length === 2) ? got : undefined;
   });
   const nodes = lab.hosts.filter((h) => stack.services.some((s) => s.node === h.name));
   const hops = (vip: string) => nodes.map((h) => (vip.includes(':') ? h.ipv6 : h.ipv4)).sort();
-  const routes = new Map([...addresses.values()].flat().map((vip) => [vip, hops(vip)]));
+  const routes = new Map(bgpNames.flatMap((n) => addresses.get(n) ?? []).map((vip) => [vip, hops(vip)]));
+  const layer2Vips = l2Names.flatMap((n) => addresses.get(n) ?? []);
   await eventually('every VIP routed at the router via every node', async () => {
     const got = await lab.routerRoutes();
     return [...routes].every(([vip, want]) => got.get(vip)?.join() === want.join()) ? true : undefined;
   });
-  return { addresses, routes };
+  if (watcher !== undefined)
+    await eventually('an answer for every layer-2 VIP', async () => {
+      const watch = await watcher(layer2Vips);
+      await sleep(300);
+      const { macs } = await watch.stop();
+      return layer2Vips.every((vip) => (macs.get(vip)?.size ?? 0) > 0) ? true : undefined;
+    });
+  return { addresses: new Map([...addresses].filter(([name]) => names.includes(name))), routes, layer2: layer2Vips };
 }
 
 /** Whether every Berth process of the stack answers /readyz with 200. */
@@ -184,19 +144,23 @@ async function allReady(stack: BerthStack): Promise<boolean> {
   return answers.every((ready) => ready === true);
 }
 
+let probes = 0;
+
 /**
- * Injects one fault while the routes are watched and Services churn (one created or deleted
- * about every 300 ms), waits `settleMs` after it, then checks the invariants.
+ * Injects one fault while routes and ARP answers are watched and Services churn (one created or
+ * deleted about every 300 ms), creates a Service right after it, waits `settleMs`, then checks
+ * the invariants.
  */
 export async function runFault(
   stack: BerthStack,
   workload: FaultWorkload,
   fault: string,
   inject: () => Promise<void>,
-  { settleMs = 8000 } = {},
+  { settleMs = 8000, watcher }: { settleMs?: number; watcher?: Layer2Watcher } = {},
 ): Promise<FaultResult> {
   const lab = stack.lab as RigLab;
-  const watch = watchRoutes(lab, workload.routes);
+  const routes = watchRoutes(lab, workload.routes);
+  const layer2: Layer2Watch | undefined = watcher === undefined ? undefined : await watcher(workload.layer2);
   const churn = { on: true, count: 0 };
   const churning = (async () => {
     for (let i = 0; churn.on && i < 1000; i++) {
@@ -218,19 +182,32 @@ export async function runFault(
   const readyAt = eventually('every Berth process ready again', async () =>
     (await allReady(stack)) ? Date.now() : undefined,
   );
+  // Created as soon as the API server takes it (it may be the one restarting).
+  const probe = `probe-${probes++}`;
+  const created = await eventually('the probe Service created', () =>
+    stack.kubectl(['apply', '-f', '-'], JSON.stringify(serviceManifest(probe, 'probe'))).then(() => Date.now()),
+  );
+  const assigned = eventually(
+    'an address for the probe Service',
+    async () => ((await workloadAddresses(stack)).get(probe)?.length === 2 ? Date.now() : undefined),
+    120_000,
+  );
   await sleep(settleMs);
   churn.on = false;
   await churning;
-  const report = await watch.stop();
+  const [routeReport, layer2Report] = await Promise.all([routes.stop(), layer2?.stop()]);
   const readyAfterMs = (await readyAt) - faultAt;
+  const newServiceMs = (await assigned) - created;
+  await stack.kubectl(['delete', 'service', '-n', 'default', probe, '--wait=false']);
   // Churned Services still present must get addresses too; then the checks.
   const final = await eventually('an address for every workload Service', async () => {
     const got = await workloadAddresses(stack);
-    return [...got.values()].every((ips) => ips.length === 2) ? got : undefined;
+    return [...got].every(([name, ips]) => name === probe || ips.length === 2) ? got : undefined;
   }).catch(() => workloadAddresses(stack));
+  final.delete(probe);
   const holders = new Map<string, string[]>();
   for (const [name, ips] of final) for (const ip of ips) holders.set(ip, [...(holders.get(ip) ?? []), name]);
-  const blackholes = [...report.blackholeMs.values()];
+  const blackholes = [...routeReport.blackholeMs.values()];
   return {
     fault,
     duplicates: [...holders].filter(([, names]) => names.length > 1).map(([ip, names]) => `${ip}: ${names.join(', ')}`),
@@ -240,8 +217,12 @@ export async function runFault(
     unassigned: [...final].filter(([, ips]) => ips.length < 2).map(([name]) => name),
     blackholeMs: Math.max(0, ...blackholes),
     blackholedVips: blackholes.filter((ms) => ms > 0).length,
-    wrongHopsMs: Math.max(0, ...report.wrongHopsMs.values()),
-    settledAfterMs: report.settledAt === undefined ? 0 : Math.max(0, report.settledAt - faultAt),
+    wrongHopsMs: Math.max(0, ...routeReport.wrongHopsMs.values()),
+    settledAfterMs: routeReport.settledAt === undefined ? 0 : Math.max(0, routeReport.settledAt - faultAt),
+    layer2GapMs: Math.max(0, ...(layer2Report?.gapMs.values() ?? [])),
+    layer2MacChanges: [...(layer2Report?.macChanges.values() ?? [])].reduce((a, b) => a + b, 0),
+    layer2Split: [...(layer2Report?.macs.values() ?? [])].filter((macs) => macs.size > 1).length,
+    newServiceMs,
     readyAfterMs,
     churned: churn.count,
   };

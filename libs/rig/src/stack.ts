@@ -8,7 +8,7 @@ import { BERTH_NAMESPACE as NAMESPACE, installBerthApi, registerNode, watcherKub
 import { controlPlaneBinDir, startControlPlane, type RigControlPlane } from './control-plane.js';
 import { RigError } from './errors.js';
 import { startGobgp, type RigGobgp } from './gobgp.js';
-import { routerBirdConfig, startLab, type LabHost, type RigBird, type RigLab } from './lab.js';
+import { routerBirdConfig, startLab, type LabHost, type RigBird, type RigBusLink, type RigLab } from './lab.js';
 import { startNats, type RigNats } from './nats.js';
 import { makeRigDir, stopAndRemove } from './process.js';
 import { startRedis, type RigRedis } from './redis.js';
@@ -59,7 +59,14 @@ export interface BerthStack {
   readonly gobgp: RigGobgp;
   /** Present with a lab: the nodes, the speaker and the router, in network namespaces. */
   readonly lab: RigLab | undefined;
+  /** The services as they run now (a restarted one is replaced). */
   readonly services: readonly StackService[];
+  /** The local control plane; undefined when running against another cluster. */
+  readonly controlPlane: RigControlPlane | undefined;
+  /** Each node-agent's own way to the bus, by node: cut it to cut one node off. */
+  readonly busLinks: ReadonlyMap<string, RigBusLink>;
+  /** Stops a service (SIGKILL with `kill`, as a crash; else SIGTERM) and starts it again with the same settings; resolves once it has started. */
+  restartService(service: StackService, options?: { kill?: boolean }): Promise<StackService>;
   /** This version's kubectl with `kubeconfig`. */
   kubectl(args: readonly string[], input?: string): Promise<string>;
   /** What to try next, one line each, for a person at a terminal. */
@@ -165,38 +172,54 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
     progress('starting watcher, ipam, route-publisher' + (lab === undefined ? '' : ' and a node-agent on each node'));
     const base = options.healthPortBase ?? 9101;
     const port = (name: keyof typeof HEALTH_PORTS) => String(base === 0 ? 0 : base + HEALTH_PORTS[name]);
-    const launch = (name: keyof typeof HEALTH_PORTS, env: Record<string, string>, node?: LabHost) => {
-      const log = createWriteStream(join(logDir, node === undefined ? `${name}.log` : `${name}-${node.name}.log`));
+    const settings = new Map<StackService, { env: Record<string, string>; node: LabHost | undefined }>();
+    const launch = (name: keyof typeof HEALTH_PORTS, env: Record<string, string>, node?: LabHost): StackService => {
+      const file = node === undefined ? `${name}.log` : `${name}-${node.name}.log`;
+      const log = createWriteStream(join(logDir, file), { flags: 'a' });
       const proc = startBerthProcess(
         main(name),
         { BERTH_HEALTH_PORT: port(name), BERTH_NAMESPACE: NAMESPACE, ...env },
         { ...(node === undefined ? {} : { netns: node.netns }), echo: log },
       );
       void proc.exit.then(() => log.end());
-      services.push({ name, process: proc, ...(node === undefined ? {} : { node: node.name }) });
-      return proc;
+      const service: StackService = { name, process: proc, ...(node === undefined ? {} : { node: node.name }) };
+      services.push(service);
+      settings.set(service, { env, node });
+      return service;
     };
+    const busLinks = new Map<string, RigBusLink>();
     launch('watcher', { ...nats.env, BERTH_KUBECONFIG: watcherConfig });
     launch('ipam', { ...nats.env, ...redis.env });
     launch('route-publisher', { ...nats.env, BERTH_GOBGP_TARGET: gobgp.target, BERTH_SPEAKER_NAME: SPEAKER });
     for (const name of lab === undefined ? [] : NODES) {
       const node = host(name) as LabHost;
       const link = await (lab as RigLab).busLink(node, nats.url);
+      busLinks.set(name, link);
       launch(
         'node-agent',
         { ...nats.env, BERTH_NATS_SERVERS: link.url, BERTH_NODE_NAME: name, BERTH_L2_INTERFACES: 'eth0' },
         node,
       );
     }
-    await Promise.all(
-      services.map(async (s) => {
-        const started = s.process.logged('started', 30_000);
-        const exited = s.process.exit.then((code) => {
-          throw new RigError(`${s.name} exited with ${code} before it started; see ${logDir}`, 'RIG_SERVER_DIED');
-        });
-        await Promise.race([started, exited]);
-      }),
-    );
+    const started = async (s: StackService) => {
+      const exited = s.process.exit.then((code) => {
+        throw new RigError(`${s.name} exited with ${code} before it started; see ${logDir}`, 'RIG_SERVER_DIED');
+      });
+      await Promise.race([s.process.logged('started', 30_000), exited]);
+    };
+    await Promise.all(services.map(started));
+    const restartService = async (service: StackService, { kill = false } = {}) => {
+      const setting = settings.get(service);
+      if (setting === undefined)
+        throw new RigError(`${service.name} is not one of the stack's services`, 'RIG_BAD_OPTION');
+      service.process.child.kill(kill ? 'SIGKILL' : 'SIGTERM');
+      await service.process.exit;
+      services.splice(services.indexOf(service), 1);
+      settings.delete(service);
+      const again = launch(service.name, setting.env, setting.node);
+      await started(again);
+      return again;
+    };
 
     const envFile = join(dir, 'berth.env');
     const cliEnv = {
@@ -228,6 +251,9 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
       gobgp,
       lab,
       services,
+      controlPlane: kube,
+      busLinks,
+      restartService,
       kubectl,
       guide: () => guide(stack, kube),
       stop,

@@ -4,10 +4,11 @@
  * answered is read from a capture, not from here. Runs inside the client's namespace:
  *   node prober.js <interface> <interval ms> <duration ms> <batch> <source v4> <source v6> <ip>...
  * `batch` requests per address go out each interval. On exit it prints how many answers came
- * back to it (JSON), for throughput measurements.
+ * back to it (JSON), for throughput measurements. With BERTH_PROBER_ANSWERS=1 it also prints each
+ * answer for one of the addresses as it comes, `{"at":ms,"ip":…,"mac":…}`, for watching who answers.
  */
 import { rawsock } from '../rawsock/addon.js';
-import { wireAddress } from '../packets/address.js';
+import { macText, wireAddress } from '../packets/address.js';
 import { BROADCAST_MAC, parseArp } from '../packets/arp.js';
 import { NEIGHBOR_SOLICITATION, parseNdp, solicitedNodeGroup } from '../packets/ndp.js';
 
@@ -16,11 +17,22 @@ const [name = 'eth0', interval = '50', duration = '10000', batch = '1', sourceV4
 const info = rawsock.interfaceInfo(name);
 let sent = 0;
 let answers = 0;
+const each = process.env['BERTH_PROBER_ANSWERS'] === '1';
+// The asked addresses by their wire bytes (hex), as the parsers give them.
+const asked = new Map(targets.map((text) => [wireAddress(text).key, wireAddress(text).text]));
+const answered = (key: string, mac: Buffer | undefined) => {
+  answers++;
+  const ip = asked.get(key);
+  if (each && ip !== undefined && mac !== undefined)
+    process.stdout.write(`${JSON.stringify({ at: Date.now(), ip, mac: macText(mac) })}\n`);
+};
 const arp = rawsock.openArp(name, (frame) => {
-  if (parseArp(frame)?.op === 'reply') answers++;
+  const packet = parseArp(frame);
+  if (packet?.op === 'reply') answered(packet.senderIp, packet.senderMac);
 });
 const ndp = rawsock.openIcmp6(name, (message, _source, hopLimit) => {
-  if (parseNdp(message, hopLimit)?.type === 'advertisement') answers++;
+  const packet = parseNdp(message, hopLimit);
+  if (packet?.type === 'advertisement') answered(packet.target, packet.targetMac);
 });
 const from4 = wireAddress(sourceV4);
 

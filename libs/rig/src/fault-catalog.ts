@@ -1,0 +1,111 @@
+import { execFile } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { RigError } from './errors.js';
+import type { BerthStack, StackService } from './stack.js';
+import { requireTool } from './tools.js';
+
+const run = promisify(execFile);
+
+/** One fault the suite injects, and what the design promises through it. */
+export interface Fault {
+  readonly name: string;
+  /** No BGP VIP loses its route at the router at any moment. */
+  readonly noBlackhole: boolean;
+  /** No BGP VIP's next hops change at the router (no node is lost). */
+  readonly rightNextHops: boolean;
+  /** Every layer-2 VIP goes on being answered by the same node, without a gap. */
+  readonly layer2Steady: boolean;
+  inject(stack: BerthStack): Promise<void>;
+}
+
+function service(stack: BerthStack, name: StackService['name'], node?: string): StackService {
+  const found = stack.services.find((s) => s.name === name && (node === undefined || s.node === node));
+  if (found === undefined)
+    throw new RigError(`the stack runs no ${name}${node === undefined ? '' : ` on ${node}`}`, 'RIG_BAD_OPTION');
+  return found;
+}
+
+/** SIGKILL of a Berth process, started again at once, as its Deployment or DaemonSet would. */
+function crash(
+  name: StackService['name'],
+  promises: Pick<Fault, 'noBlackhole' | 'rightNextHops' | 'layer2Steady'>,
+  node?: string,
+): Fault {
+  return {
+    name: `${name}${node === undefined ? '' : ` (${node})`} SIGKILL`,
+    ...promises,
+    inject: async (stack) => {
+      await stack.restartService(service(stack, name, node), { kill: true });
+    },
+  };
+}
+
+/** Every fault of the suite, one at a time, on ./scripts/start's stack. */
+export const FAULTS: readonly Fault[] = [
+  {
+    name: 'NATS SIGKILL, back after 1 s',
+    noBlackhole: true,
+    rightNextHops: true,
+    layer2Steady: true,
+    inject: (stack) => stack.nats.restart({ kill: true, downMs: 1000 }),
+  },
+  {
+    name: 'gobgpd SIGKILL, same command',
+    noBlackhole: false,
+    rightNextHops: false,
+    layer2Steady: true,
+    inject: async (stack) => {
+      await stack.gobgp.kill();
+      await stack.gobgp.restart();
+    },
+  },
+  crash('watcher', { noBlackhole: true, rightNextHops: true, layer2Steady: true }),
+  crash('ipam', { noBlackhole: true, rightNextHops: true, layer2Steady: true }),
+  crash('route-publisher', { noBlackhole: true, rightNextHops: true, layer2Steady: true }),
+  // The node's agent is its health: its next hop goes until the agent is back.
+  crash('node-agent', { noBlackhole: true, rightNextHops: false, layer2Steady: false }, 'node-1'),
+  {
+    name: 'Redis FLUSHALL',
+    noBlackhole: true,
+    rightNextHops: true,
+    layer2Steady: true,
+    inject: async (stack) => {
+      const { host, port, password } = stack.redis;
+      await run(requireTool('redis-cli'), [
+        '-h',
+        host,
+        '-p',
+        String(port),
+        '--no-auth-warning',
+        '-a',
+        password,
+        'FLUSHALL',
+      ]);
+    },
+  },
+  {
+    name: 'kube-apiserver restart',
+    noBlackhole: true,
+    rightNextHops: true,
+    layer2Steady: true,
+    inject: async (stack) => {
+      if (stack.controlPlane === undefined)
+        throw new RigError('the stack runs no control plane of its own', 'RIG_BAD_OPTION');
+      await stack.controlPlane.restartApiserver();
+    },
+  },
+  {
+    name: 'node-1 cut off from the bus for 3 s',
+    noBlackhole: true,
+    rightNextHops: false,
+    layer2Steady: false,
+    inject: async (stack) => {
+      const link = stack.busLinks.get('node-1');
+      if (link === undefined) throw new RigError('node-1 has no bus link', 'RIG_BAD_OPTION');
+      link.cut();
+      await sleep(3000);
+      link.restore();
+    },
+  },
+];
