@@ -14,8 +14,12 @@ export interface Fault {
   readonly noBlackhole: boolean;
   /** No BGP VIP's next hops change at the router (no node is lost). */
   readonly rightNextHops: boolean;
-  /** Every layer-2 VIP goes on being answered by the same node, without a gap. */
-  readonly layer2Steady: boolean;
+  /**
+   * Layer 2: `steady`, every VIP goes on being answered by the same node without a gap;
+   * `unbroken`, VIPs may move between nodes but are never unanswered (make-before-break);
+   * `broken`, the process that answers dies, so its VIPs go unanswered until it or another answers.
+   */
+  readonly layer2: 'steady' | 'unbroken' | 'broken';
   inject(stack: BerthStack): Promise<void>;
 }
 
@@ -29,7 +33,7 @@ function service(stack: BerthStack, name: StackService['name'], node?: string): 
 /** SIGKILL of a Berth process, started again at once, as its Deployment or DaemonSet would. */
 function crash(
   name: StackService['name'],
-  promises: Pick<Fault, 'noBlackhole' | 'rightNextHops' | 'layer2Steady'>,
+  promises: Pick<Fault, 'noBlackhole' | 'rightNextHops' | 'layer2'>,
   node?: string,
 ): Fault {
   return {
@@ -47,29 +51,29 @@ export const FAULTS: readonly Fault[] = [
     name: 'NATS SIGKILL, back after 1 s',
     noBlackhole: true,
     rightNextHops: true,
-    layer2Steady: true,
+    layer2: 'steady',
     inject: (stack) => stack.nats.restart({ kill: true, downMs: 1000 }),
   },
   {
     name: 'gobgpd SIGKILL, same command',
     noBlackhole: false,
     rightNextHops: false,
-    layer2Steady: true,
+    layer2: 'steady',
     inject: async (stack) => {
       await stack.gobgp.kill();
       await stack.gobgp.restart();
     },
   },
-  crash('watcher', { noBlackhole: true, rightNextHops: true, layer2Steady: true }),
-  crash('ipam', { noBlackhole: true, rightNextHops: true, layer2Steady: true }),
-  crash('route-publisher', { noBlackhole: true, rightNextHops: true, layer2Steady: true }),
+  crash('watcher', { noBlackhole: true, rightNextHops: true, layer2: 'steady' }),
+  crash('ipam', { noBlackhole: true, rightNextHops: true, layer2: 'steady' }),
+  crash('route-publisher', { noBlackhole: true, rightNextHops: true, layer2: 'steady' }),
   // The node's agent is its health: its next hop goes until the agent is back.
-  crash('node-agent', { noBlackhole: true, rightNextHops: false, layer2Steady: false }, 'node-1'),
+  crash('node-agent', { noBlackhole: true, rightNextHops: false, layer2: 'broken' }, 'node-1'),
   {
     name: 'Redis FLUSHALL',
     noBlackhole: true,
     rightNextHops: true,
-    layer2Steady: true,
+    layer2: 'steady',
     inject: async (stack) => {
       const { host, port, password } = stack.redis;
       await run(requireTool('redis-cli'), [
@@ -88,7 +92,7 @@ export const FAULTS: readonly Fault[] = [
     name: 'kube-apiserver restart',
     noBlackhole: true,
     rightNextHops: true,
-    layer2Steady: true,
+    layer2: 'steady',
     inject: async (stack) => {
       if (stack.controlPlane === undefined)
         throw new RigError('the stack runs no control plane of its own', 'RIG_BAD_OPTION');
@@ -99,7 +103,7 @@ export const FAULTS: readonly Fault[] = [
     name: 'node-1 cut off from the bus for 3 s',
     noBlackhole: true,
     rightNextHops: false,
-    layer2Steady: false,
+    layer2: 'unbroken',
     inject: async (stack) => {
       const link = stack.busLinks.get('node-1');
       if (link === undefined) throw new RigError('node-1 has no bus link', 'RIG_BAD_OPTION');

@@ -64,6 +64,18 @@ describe('NodeHealth on the local clock (route-publisher, berth)', () => {
     assert.deepEqual(names(view, 4800), [], 'a and b had the timeout and the grace to come back');
   });
 
+  it('a heartbeat read again from the stored state never makes a node look older than the view knows', () => {
+    const view = new NodeHealth(500, echoOf('a'), 300);
+    view.record('a', beat(), 0, false);
+    view.record('b', beat(), 0, false);
+    // Back after a gap: our own heartbeat returns first and thaws b, then b's stored heartbeat,
+    // written before the gap, is read again.
+    view.record('a', beat(), 5000, false);
+    view.record('b', { ready: true, interfaces: ['eth0'], at: 0 }, 5001, true);
+    view.record('a', beat(), 5700, false);
+    assert.deepEqual(names(view, 5700), ['a', 'b'], 'b keeps the timeout and the grace from the thaw');
+  });
+
   it('replayed heartbeats count from when they were written, never from the future', () => {
     const view = new NodeHealth(500, LOCAL);
     view.record('b', { ready: true, interfaces: [], at: 1000 }, 900, true);

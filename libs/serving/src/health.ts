@@ -43,7 +43,7 @@ export class NodeHealth {
 
   /**
    * Records a heartbeat (or its deletion); `replayed` ones come from the bus's stored state and
-   * count from when they were written, never from the future. Returns false when no judgement
+   * count from when they were written, never from the future, nor from before what we knew. Returns false when no judgement
    * changed (say, a fresh heartbeat saying the same as the last), so no decision needs redoing.
    */
   record(
@@ -57,7 +57,10 @@ export class NodeHealth {
     // Our own echo moves the clock itself: anyone may have turned stale.
     if (echo) this.#echo(now);
     const before = this.#beats.get(node);
-    const after = { ready: beat.ready, interfaces: beat.interfaces, seenAt: replayed ? Math.min(now, beat.at) : now };
+    // Read from the stored state, a heartbeat adds evidence of life but never takes any away: the
+    // view may already know better (a live beat, or the grace a thaw gave).
+    const stored = Math.max(before?.seenAt ?? -Infinity, Math.min(now, beat.at));
+    const after = { ready: beat.ready, interfaces: beat.interfaces, seenAt: replayed ? stored : now };
     this.#beats.set(node, after);
     const judgedAt = this.#judgedAt(now);
     return (

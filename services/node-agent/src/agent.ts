@@ -19,11 +19,11 @@ export interface AgentOptions {
   /** When a takeover is announced (ms after it); the first entry should be 0. */
   readonly announceScheduleMs?: readonly number[];
   /**
-   * How long a new owner waits before answering when the previous owner may still be answering
-   * (it is healthy, or unknown), so that it has stopped first; a failover does not wait.
-   * @default 300
+   * How long an owner that lost a VIP to a healthy node goes on answering at most, until it hears
+   * the new owner announce it (make-before-break: nobody goes unanswered meanwhile).
+   * @default 1000
    */
-  readonly handoverDelayMs?: number;
+  readonly handoverMs?: number;
 }
 
 /** What this agent holds about one layer-2 VIP: its election, handover and answering. */
@@ -33,8 +33,10 @@ interface VipState {
   elected: { readonly node: string | undefined } | undefined;
   /** Elected to us: the owner before us, as seen on a current view. */
   takeoverFrom: string | undefined;
-  /** When the handover delay is over and we take it over. */
-  dueAt: number | undefined;
+  /** Elected to a healthy node while we answer: we go on until it announces, or until then. */
+  handoverUntil: number | undefined;
+  /** Taken over from a healthy owner: until then, what we hear from others is it handing over. */
+  takingOverUntil: number | undefined;
   /** When we stepped back because another host announced it. */
   yieldedAt: number | undefined;
   answering: boolean;
@@ -65,6 +67,10 @@ export class NodeAgent {
     this.#bursts = new Bursts((key) => options.responder.announce(key), options.announceScheduleMs);
   }
 
+  get #handoverMs(): number {
+    return this.options.handoverMs ?? 1000;
+  }
+
   /** An input changed; a pass follows shortly. */
   changed(): void {
     this.#dirty = true;
@@ -82,10 +88,14 @@ export class NodeAgent {
     this.changed();
   }
 
-  /** Another host announced a VIP we answer for: it took over, so step back at once. */
+  /**
+   * Another host announced a VIP we answer for: it took over, so step back at once; unless we
+   * are taking it over from a healthy owner, whose answers we then hear until it has heard us.
+   */
   claimed(vip: string, mac: string, link: string): void {
     const state = this.#vips.get(wireAddress(vip).key);
     if (state?.answering !== true) return;
+    if (state.takingOverUntil !== undefined && Date.now() < state.takingOverUntil) return;
     this.#stopAnswering(state, 'another host announced it');
     state.yieldedAt = Date.now();
     this.options.logger.warn(
@@ -137,7 +147,6 @@ export class NodeAgent {
       for (const state of this.#vips.values())
         if (state.yieldedAt !== undefined && now - state.yieldedAt >= this.options.healthTimeoutMs) {
           state.yieldedAt = undefined;
-          // Whoever made us step back may still answer: come back only after the handover delay.
           state.takeoverFrom = undefined;
         }
 
@@ -149,28 +158,38 @@ export class NodeAgent {
       }
     for (const [key, state] of this.#vips)
       if (!mine.has(key)) {
+        if (current && state.answering && this.#handingOver(state, healthy, now)) continue;
         this.#stopAnswering(state, 'no longer the owner');
-        state.dueAt = undefined;
+        state.handoverUntil = undefined;
       }
     // Taking over needs a current view: a frozen one cannot tell a dead owner from a lost bus.
     if (current)
       for (const { vip, owner } of mine.values()) {
         const state = this.#state(vip);
-        if (!state.answering && state.yieldedAt === undefined) this.#takeOver(state, owner, healthy, now);
+        if (!state.answering && state.yieldedAt === undefined) this.#takeOver(state, owner, healthy);
       }
     this.#forgetIdle();
   }
 
-  /** Answers for a VIP elected to us: at once after a failover, else once the handover delay is over. */
-  #takeOver(state: VipState, owner: L2Owner, healthy: ReadonlyMap<string, unknown>, now: number): void {
+  /**
+   * Whether we go on answering a VIP elected to another node: while that node is healthy, until
+   * it announces the VIP (claimed() then stops us) or `handoverMs` has passed. Make-before-break:
+   * for a moment both answer, and both deliver, rather than nobody.
+   */
+  #handingOver(state: VipState, healthy: ReadonlyMap<string, unknown>, now: number): boolean {
+    const next = state.elected?.node;
+    if (next === undefined || next === this.options.node || !healthy.has(next)) return false;
+    state.handoverUntil ??= now + this.#handoverMs;
+    return now < state.handoverUntil;
+  }
+
+  /** Answers for a VIP elected to us, at once: a previous owner still answering stops on hearing us. */
+  #takeOver(state: VipState, owner: L2Owner, healthy: ReadonlyMap<string, unknown>): void {
     const { vip } = state;
     const from = state.takeoverFrom;
     const failover = from !== undefined && from !== this.options.node && !healthy.has(from);
-    if (!failover) {
-      state.dueAt ??= now + (this.options.handoverDelayMs ?? 300);
-      if (now < state.dueAt) return;
-    }
-    state.dueAt = undefined;
+    state.handoverUntil = undefined;
+    state.takingOverUntil = failover ? undefined : Date.now() + this.#handoverMs;
     this.options.responder.answer(vip, owner.interfaces);
     state.answering = true;
     this.#bursts.start(vip.key);
@@ -213,7 +232,8 @@ export class NodeAgent {
         vip,
         elected: undefined,
         takeoverFrom: undefined,
-        dueAt: undefined,
+        handoverUntil: undefined,
+        takingOverUntil: undefined,
         yieldedAt: undefined,
         answering: false,
       };
