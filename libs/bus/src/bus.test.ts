@@ -7,7 +7,7 @@ import { connect, type NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
 import type { NodeSnapshot, RouteWithdrawnEvent } from '@berth/contracts';
 import { createLogger, Readiness } from '@berth/runtime';
-import { startNats, type RigNats } from '@berth/rig';
+import { startNats, startNatsCluster, type RigNats } from '@berth/rig';
 import { Buckets, ContractViolationError, EventsStream, connectBus, type Bus, type Change } from './index.js';
 
 /** A logger whose JSON lines the test can read back. */
@@ -125,6 +125,54 @@ describe('bus - over mutual TLS', () => {
       }),
       /TIMEOUT|certificate/i,
     );
+  });
+});
+
+describe('bus - on a three-server JetStream cluster', () => {
+  it('keeps every bucket and the events stream at three replicas; one server SIGKILLed loses no snapshot, and writes land again', async (t) => {
+    const cluster = await startNatsCluster();
+    const { logger } = capturingLogger();
+    const config = {
+      natsServers: [...cluster.urls],
+      natsUser: cluster.user,
+      natsPassword: cluster.password,
+      natsReplicas: 3,
+    };
+    // The client on a server that stays: the one killed holds some of the streams' leaders.
+    const bus = await connectBus(
+      { ...config, natsServers: [cluster.urls[1] ?? '', ...cluster.urls] },
+      { name: 'w', logger },
+    );
+    const raw = await connect({ servers: [cluster.urls[2] ?? ''], user: cluster.user, pass: cluster.password });
+    t.after(async () => {
+      await raw.close();
+      await bus.close();
+      await cluster.stop();
+    });
+    const nodes = await bus.bucket(Buckets.nodes);
+    const jsm = await raw.jetstreamManager();
+    assert.equal((await jsm.streams.info(`KV_${Buckets.nodes.name}`)).config.num_replicas, 3);
+    assert.equal((await jsm.streams.info(EventsStream.name)).config.num_replicas, 3);
+    for (let i = 0; i < 20; i++) await nodes.put(node(`before-${i}`, '1'));
+
+    await cluster.kill(0);
+    // Requests fail while the streams that had their leader there elect another: retry until they land.
+    const retried = async <T>(what: string, attempt: () => Promise<T>): Promise<T> => {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        try {
+          return await attempt();
+        } catch (error) {
+          if (Date.now() > deadline)
+            assert.fail(`${what} failed for 20 s after losing one server of three: ${String(error)}`);
+          await sleep(200);
+        }
+      }
+    };
+    await retried('a write', () => nodes.put(node('after-kill', '1')));
+    const stored = await retried('a read', () => nodes.current());
+    for (const key of [...Array.from({ length: 20 }, (_, i) => `before-${i}`), 'after-kill'])
+      assert.ok(stored.has(key), `${key} kept`);
   });
 });
 

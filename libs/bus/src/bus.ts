@@ -120,12 +120,13 @@ export async function connectBus(config: BusConfig, options: BusOptions): Promis
   });
   const js = nc.jetstream();
   const readOnly = options.readOnly === true;
-  if (!readOnly) await ensureEventsStream(nc);
+  const replicas = config.natsReplicas ?? 1;
+  if (!readOnly) await ensureEventsStream(nc, replicas);
   const onReconnect: OnReconnect = (listener) => {
     reconnects.add(listener);
     return () => reconnects.delete(listener);
   };
-  return new BusImpl(nc, js, logger, (source) => invalid.inc({ source }), readOnly, onReconnect);
+  return new BusImpl(nc, js, logger, (source) => invalid.inc({ source }), readOnly, onReconnect, replicas);
 }
 
 async function followStatus(nc: NatsConnection, options: BusOptions, reconnected: () => void): Promise<void> {
@@ -146,9 +147,10 @@ async function followStatus(nc: NatsConnection, options: BusOptions, reconnected
   }
 }
 
-async function ensureEventsStream(nc: NatsConnection): Promise<void> {
+async function ensureEventsStream(nc: NatsConnection, replicas: number): Promise<void> {
   const jsm = await nc.jetstreamManager();
   const config = {
+    num_replicas: replicas,
     name: EventsStream.name,
     subjects: [...EventsStream.subjects],
     retention: RetentionPolicy.Limits,
@@ -175,15 +177,27 @@ class BusImpl implements Bus {
     private readonly countInvalid: (source: string) => void,
     private readonly readOnly: boolean,
     private readonly onReconnect: OnReconnect,
+    private readonly replicas: number,
   ) {}
 
   async bucket<T extends { key: string }>(spec: BucketSpec<T>): Promise<SnapshotBucket<T>> {
-    const kv = this.readOnly
-      ? await this.#bindExisting(spec.name)
-      : await this.js.views.kv(spec.name, { history: 1, ...(spec.ttlMs === undefined ? {} : { ttl: spec.ttlMs }) });
+    const kv = this.readOnly ? await this.#bindExisting(spec.name) : await this.#open(spec);
     if (kv === undefined) return new AbsentBucket(spec.name);
     const check = validator(spec.schema);
     return new SnapshotBucketImpl(kv, spec.name, check, this.logger, this.countInvalid, this.onReconnect);
+  }
+
+  /** Opens a bucket, creating it when missing, with the configured replicas (raised on one made smaller). */
+  async #open<T extends { key: string }>(spec: BucketSpec<T>): Promise<KV> {
+    const ttl = spec.ttlMs === undefined ? {} : { ttl: spec.ttlMs };
+    const kv = await this.js.views.kv(spec.name, { history: 1, replicas: this.replicas, ...ttl });
+    if ((await kv.status()).replicas !== this.replicas) {
+      const jsm = await this.nc.jetstreamManager();
+      const { config } = await jsm.streams.info(`KV_${spec.name}`);
+      await jsm.streams.update(config.name, { ...config, num_replicas: this.replicas });
+      this.logger.info({ bucket: spec.name, replicas: this.replicas }, 'bucket replicas changed');
+    }
+    return kv;
   }
 
   async #bindExisting(name: string): Promise<KV | undefined> {

@@ -10,6 +10,8 @@ export const busConfig = {
   natsTlsCa: env.file('BERTH_NATS_TLS_CA'),
   natsTlsCert: env.file('BERTH_NATS_TLS_CERT'),
   natsTlsKey: env.file('BERTH_NATS_TLS_KEY'),
+  /** How many servers of a JetStream cluster keep each of Berth's buckets and its events stream. */
+  natsReplicas: env.integer('BERTH_NATS_REPLICAS', 1, 5, 1),
 } as const;
 
 /**
@@ -29,4 +31,6 @@ export interface BusConfig {
   readonly natsTlsCa?: string | undefined;
   readonly natsTlsCert?: string | undefined;
   readonly natsTlsKey?: string | undefined;
+  /** Replicas of every bucket and the events stream (a JetStream cluster); 1 for one server. */
+  readonly natsReplicas?: number | undefined;
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeRigDir, spawnServer, stopAndRemove, waitUntil, type RigProcess } from './process.js';
 import { makeCertificates, type RigCertificates } from './tls.js';
-import { requireTool, secret } from './tools.js';
+import { freePort, requireTool, secret } from './tools.js';
 
 /** A private nats-server with JetStream, on a free loopback port, with its own credentials. */
 export interface RigNats {
@@ -97,6 +97,99 @@ export async function startNats(options: { tls?: boolean } = {}): Promise<RigNat
       await sleep(downMs);
       ({ server, url } = await launch(`127.0.0.1:${port}`));
     },
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+/** Three (or `size`) nats-servers in one JetStream cluster on loopback, sharing one user. */
+export interface RigNatsCluster {
+  /** Every server's client URL, in order. */
+  readonly urls: readonly string[];
+  readonly user: string;
+  readonly password: string;
+  /** The settings a Berth process reads to reach the cluster (every server, comma-separated). */
+  readonly env: Record<string, string>;
+  readonly processes: readonly RigProcess[];
+  /** SIGKILLs server `index` (a crash); `start(index)` brings it back with its store. */
+  kill(index: number): Promise<void>;
+  start(index: number): Promise<void>;
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Starts a JetStream cluster and resolves once it has a meta leader, so streams can be made. */
+export async function startNatsCluster(options: { size?: number } = {}): Promise<RigNatsCluster> {
+  const size = options.size ?? 3;
+  const binary = requireTool('nats-server');
+  const dir = makeRigDir('nats-cluster');
+  const user = 'berth';
+  const password = secret();
+  const [clientPorts, routePorts] = [[] as number[], [] as number[]];
+  for (let i = 0; i < size; i++) {
+    clientPorts.push(await freePort());
+    routePorts.push(await freePort());
+  }
+  const servers: RigProcess[] = [];
+  const launch = async (index: number) => {
+    const name = `n${index + 1}`;
+    const config = join(dir, `${name}.conf`);
+    await writeFile(
+      config,
+      [
+        `server_name: ${name}`,
+        `listen: "127.0.0.1:${clientPorts[index]}"`,
+        `jetstream { store_dir: ${JSON.stringify(join(dir, name))} }`,
+        `authorization { user: ${JSON.stringify(user)}, password: ${JSON.stringify(password)} }`,
+        `cluster {`,
+        `  name: berth`,
+        `  listen: "127.0.0.1:${routePorts[index]}"`,
+        `  routes: [${routePorts.map((port) => `"nats-route://127.0.0.1:${port}"`).join(', ')}]`,
+        `}`,
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    const server = spawnServer(`nats-${name}`, binary, ['-c', config], { dir });
+    servers[index] = server;
+    await waitUntil(
+      server,
+      'listening',
+      async () => ((await readFile(server.logFile, 'utf8')).includes('Server is ready') ? true : undefined),
+      10_000,
+    );
+  };
+  const stop = () => stopAndRemove(servers, [dir]);
+  try {
+    await Promise.all(Array.from({ length: size }, (_, i) => launch(i)));
+    await waitUntil(
+      servers[0] as RigProcess,
+      'a JetStream meta leader',
+      async () => {
+        const logs = await Promise.all(servers.map((s) => readFile(s.logFile, 'utf8')));
+        return logs.some((log) =>
+          /JetStream cluster new metadata leader|Self is new JetStream cluster metadata leader/.test(log),
+        )
+          ? true
+          : undefined;
+      },
+      30_000,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const urls = clientPorts.map((port) => `nats://127.0.0.1:${port}`);
+  return {
+    urls,
+    user,
+    password,
+    env: { BERTH_NATS_SERVERS: urls.join(','), BERTH_NATS_USER: user, BERTH_NATS_PASSWORD: password },
+    get processes() {
+      return servers;
+    },
+    kill: (index) => (servers[index] as RigProcess).stop(0),
+    start: (index) => launch(index),
     stop,
     [Symbol.asyncDispose]: stop,
   };
