@@ -129,7 +129,7 @@ describe('bus - over mutual TLS', () => {
 });
 
 describe('bus - on a three-server JetStream cluster', () => {
-  it('keeps every bucket and the events stream at three replicas; one server SIGKILLed loses no snapshot, and writes land again', async (t) => {
+  it('keeps every bucket and the events stream at three replicas; one server SIGKILLed loses no snapshot; writes land and watches see them again', async (t) => {
     const cluster = await startNatsCluster();
     const { logger } = capturingLogger();
     const config = {
@@ -147,14 +147,23 @@ describe('bus - on a three-server JetStream cluster', () => {
     t.after(async () => {
       await raw.close();
       await bus.close();
-      await cluster.stop();
     });
     const nodes = await bus.bucket(Buckets.nodes);
     const jsm = await raw.jetstreamManager();
     assert.equal((await jsm.streams.info(`KV_${Buckets.nodes.name}`)).config.num_replicas, 3);
     assert.equal((await jsm.streams.info(EventsStream.name)).config.num_replicas, 3);
     for (let i = 0; i < 20; i++) await nodes.put(node(`before-${i}`, '1'));
+    // A watch from the third server, whose consumer may live on the one killed.
+    const watcher = await connectBus(
+      { ...config, natsServers: [cluster.urls[2] ?? '', ...cluster.urls] },
+      { name: 'r', logger },
+    );
+    const seen = watchNodes(t, watcher, [watcher]);
+    // Last: a client left without any server would wait for one forever.
+    t.after(() => cluster.stop());
+    await until(() => seen.some((c) => c.type === 'initialized'), 'initialized');
 
+    const killedAt = Date.now();
     await cluster.kill(0);
     // Requests fail while the streams that had their leader there elect another: retry until they land.
     const retried = async <T>(what: string, attempt: () => Promise<T>): Promise<T> => {
@@ -170,9 +179,12 @@ describe('bus - on a three-server JetStream cluster', () => {
       }
     };
     await retried('a write', () => nodes.put(node('after-kill', '1')));
+    const writtenAt = Date.now();
     const stored = await retried('a read', () => nodes.current());
     for (const key of [...Array.from({ length: 20 }, (_, i) => `before-${i}`), 'after-kill'])
       assert.ok(stored.has(key), `${key} kept`);
+    await until(() => seen.some((c) => c.type === 'put' && c.key === 'after-kill'), 'the write, watched', 20_000);
+    t.diagnostic(`written ${writtenAt - killedAt} ms and watched ${Date.now() - killedAt} ms after the kill`);
   });
 });
 

@@ -18,7 +18,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { BusConfig } from './config.js';
 import { ContractViolationError } from './errors.js';
 import { EventsStream, type BucketSpec } from './topology.js';
-import { SnapshotBucketImpl, type Change, type OnReconnect, type SnapshotBucket } from './snapshot-bucket.js';
+import { SnapshotBucketImpl, type Change, type OnRewatch, type SnapshotBucket } from './snapshot-bucket.js';
 
 /** Berth's view of NATS: typed snapshot buckets and CloudEvents, validated both ways. */
 export interface Bus {
@@ -107,9 +107,9 @@ export async function connectBus(config: BusConfig, options: BusOptions): Promis
   const nc = await connect(natsOptions(config, options.name, once));
   readiness?.ready('bus');
   logger.info({ server: nc.getServer() }, 'connected to NATS');
-  const reconnects = new Set<() => void>();
+  const rewatches = new Set<() => void>();
   void followStatus(nc, options, () => {
-    for (const listener of reconnects) listener();
+    for (const listener of rewatches) listener();
   });
 
   const invalid = new Counter({
@@ -122,14 +122,14 @@ export async function connectBus(config: BusConfig, options: BusOptions): Promis
   const readOnly = options.readOnly === true;
   const replicas = config.natsReplicas ?? 1;
   if (!readOnly) await ensureEventsStream(nc, replicas);
-  const onReconnect: OnReconnect = (listener) => {
-    reconnects.add(listener);
-    return () => reconnects.delete(listener);
+  const onRewatch: OnRewatch = (listener) => {
+    rewatches.add(listener);
+    return () => rewatches.delete(listener);
   };
-  return new BusImpl(nc, js, logger, (source) => invalid.inc({ source }), readOnly, onReconnect, replicas);
+  return new BusImpl(nc, js, logger, (source) => invalid.inc({ source }), readOnly, onRewatch, replicas);
 }
 
-async function followStatus(nc: NatsConnection, options: BusOptions, reconnected: () => void): Promise<void> {
+async function followStatus(nc: NatsConnection, options: BusOptions, rewatch: () => void): Promise<void> {
   const { logger, readiness, onConnectionChange } = options;
   for await (const status of nc.status()) {
     if (status.type === Events.Disconnect) {
@@ -140,11 +140,20 @@ async function followStatus(nc: NatsConnection, options: BusOptions, reconnected
       onConnectionChange?.(true);
       readiness?.ready('bus');
       logger.info({ server: status.data }, 'reconnected to NATS');
-      reconnected();
+      rewatch();
+    } else if (status.type === Events.Update && isServerLoss(status.data)) {
+      logger.warn({ servers: status.data.deleted }, 'a NATS server left the cluster: watching again');
+      rewatch();
     } else if (status.type === Events.Error) {
       logger.error({ err: status.data }, 'NATS error');
     }
   }
+}
+
+/** A cluster update that says servers went away (nats.js: `{ added, deleted }`). */
+function isServerLoss(data: unknown): data is { deleted: string[] } {
+  if (typeof data !== 'object' || data === null || !('deleted' in data)) return false;
+  return Array.isArray(data.deleted) && data.deleted.length > 0;
 }
 
 async function ensureEventsStream(nc: NatsConnection, replicas: number): Promise<void> {
@@ -176,7 +185,7 @@ class BusImpl implements Bus {
     private readonly logger: Logger,
     private readonly countInvalid: (source: string) => void,
     private readonly readOnly: boolean,
-    private readonly onReconnect: OnReconnect,
+    private readonly onRewatch: OnRewatch,
     private readonly replicas: number,
   ) {}
 
@@ -184,7 +193,7 @@ class BusImpl implements Bus {
     const kv = this.readOnly ? await this.#bindExisting(spec.name) : await this.#open(spec);
     if (kv === undefined) return new AbsentBucket(spec.name);
     const check = validator(spec.schema);
-    return new SnapshotBucketImpl(kv, spec.name, check, this.logger, this.countInvalid, this.onReconnect);
+    return new SnapshotBucketImpl(kv, spec.name, check, this.logger, this.countInvalid, this.onRewatch);
   }
 
   /** Opens a bucket, creating it when missing, with the configured replicas (raised on one made smaller). */

@@ -43,8 +43,12 @@ export interface SnapshotBucket<T extends { key: string }> {
   watch(signal: AbortSignal): AsyncIterable<Change<T>>;
 }
 
-/** Subscribes to the connection's returns; the result unsubscribes. */
-export type OnReconnect = (listener: () => void) => () => void;
+/**
+ * Subscribes to the moments a watch must read its bucket again: the connection came back, or a
+ * server of the cluster went away (the consumer behind the watch may have lived there). The result
+ * unsubscribes.
+ */
+export type OnRewatch = (listener: () => void) => () => void;
 
 /** How a watch of the bucket ended: stopped, to be started over (a nats.js fault), or to be resumed. */
 type WatchEnd = 'aborted' | 'restart' | 'resume';
@@ -59,7 +63,7 @@ export class SnapshotBucketImpl<T extends { key: string }> implements SnapshotBu
     private readonly validator: Validator<T>,
     private readonly logger: Logger,
     private readonly countInvalid: (source: string) => void,
-    private readonly onReconnect: OnReconnect,
+    private readonly onRewatch: OnRewatch,
   ) {}
 
   async put(snapshot: T): Promise<number> {
@@ -113,9 +117,9 @@ export class SnapshotBucketImpl<T extends { key: string }> implements SnapshotBu
 
   /**
    * One watch of the bucket: its stored state (what `known` lacks), then live changes until the
-   * signal aborts, the connection comes back from a drop (NATS restarted: the consumer behind the
-   * watch is gone, and nats.js would notice only after two missed idle heartbeats, 10 s), or the
-   * watch ends by itself. nats.js's ordered consumer also sometimes restarts while it delivers the
+   * signal aborts, the connection comes back from a drop or a server of the cluster goes away
+   * (the consumer behind the watch may be gone, and nats.js would notice only after two missed
+   * idle heartbeats, 10 s), or the watch ends by itself. nats.js's ordered consumer also sometimes restarts while it delivers the
    * stored state, delivering one message twice and skipping keys stored before it (about 3 % of
    * reads under heartbeat load), or says at once that nothing is stored (about 1 in 4,000): a
    * repeat then, or an empty read while the bucket holds messages, ends this watch with
@@ -149,7 +153,7 @@ export class SnapshotBucketImpl<T extends { key: string }> implements SnapshotBu
       wake?.();
     };
     signal.addEventListener('abort', stop, { once: true });
-    const unsubscribe = this.onReconnect(() => {
+    const unsubscribe = this.onRewatch(() => {
       state.resume = true;
       stop();
     });
