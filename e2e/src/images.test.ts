@@ -40,6 +40,8 @@ const RUN_OPTIONS: Record<BerthImageName, string[]> = {
   'node-agent': ['--cap-add', 'NET_RAW'],
   gobgpd: ['--cap-add', 'NET_BIND_SERVICE', '--tmpfs', '/run/gobgp:uid=65532,gid=65532,mode=0750'],
 };
+/** `docker run` in the background with a read-only root, no network and no capability. */
+const LOCKED_DOWN = ['run', '--detach', '--read-only', '--network', 'none', '--cap-drop', 'ALL'];
 /** A client library only one service uses, by the service. */
 const OWN_DEPENDENCY: Record<string, (typeof NODE_IMAGES)[number]> = {
   'node_modules/@kubernetes/client-node': 'watcher',
@@ -49,6 +51,19 @@ const OWN_DEPENDENCY: Record<string, (typeof NODE_IMAGES)[number]> = {
 };
 /** CAP_NET_RAW is bit 13: node-agent's process holds it and nothing else. */
 const CAP_NET_RAW_ONLY = (1n << 13n).toString(16).padStart(16, '0');
+
+/** Whether `command` succeeds in container `id` within 10 s, tried every 100 ms. */
+async function succeedsIn(docker: RigDocker, id: string, command: readonly string[]): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await docker.docker(['exec', id, ...command]).then(
+      () => true,
+      () => false,
+    );
+    if (ok) return true;
+    await sleep(100);
+  }
+  return false;
+}
 
 /** Every package the lockfile installs for development only: none may be in an image. */
 function devPackages(): string[] {
@@ -158,13 +173,7 @@ describe("Berth's images, built from this checkout by scripts/images with the re
     for (const name of BERTH_IMAGES) {
       const id = (
         await docker.docker([
-          'run',
-          '--detach',
-          '--read-only',
-          '--network',
-          'none',
-          '--cap-drop',
-          'ALL',
+          ...LOCKED_DOWN,
           ...RUN_OPTIONS[name],
           ...(name === 'watcher'
             ? ['-v', `${kubeconfig}:/etc/berth/kubeconfig:ro`, '-e', 'BERTH_KUBECONFIG=/etc/berth/kubeconfig']
@@ -181,14 +190,7 @@ describe("Berth's images, built from this checkout by scripts/images with the re
                 '-e',
                 `fetch('http://127.0.0.1:${HEALTH_PORTS[name]}/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
               ];
-        let answered = false;
-        for (let i = 0; i < 100 && !answered; i++) {
-          answered = await docker.docker(['exec', id, ...alive]).then(
-            () => true,
-            () => false,
-          );
-          if (!answered) await sleep(100);
-        }
+        const answered = await succeedsIn(docker, id, alive);
         assert.ok(answered, `${name} answers on a read-only root:\n${await docker.docker(['logs', id]).catch(String)}`);
         await docker.docker(['stop', '--time', '10', id]);
         const state = await docker.docker(['inspect', '--format', '{{.State.ExitCode}} {{.State.OOMKilled}}', id]);
@@ -204,13 +206,7 @@ describe("Berth's images, built from this checkout by scripts/images with the re
     await docker.docker(['volume', 'create', volume]);
     const id = (
       await docker.docker([
-        'run',
-        '--detach',
-        '--read-only',
-        '--network',
-        'none',
-        '--cap-drop',
-        'ALL',
+        ...LOCKED_DOWN,
         '--cap-add',
         'NET_BIND_SERVICE',
         '-v',
@@ -218,17 +214,7 @@ describe("Berth's images, built from this checkout by scripts/images with the re
         image('gobgpd'),
       ])
     ).trim();
-    const answers = async () => {
-      for (let i = 0; i < 100; i++) {
-        const ok = await docker.docker(['exec', id, 'gobgp', '--target=unix:///run/gobgp/gobgp.sock', 'global']).then(
-          () => true,
-          () => false,
-        );
-        if (ok) return true;
-        await sleep(100);
-      }
-      return false;
-    };
+    const answers = () => succeedsIn(docker, id, ['gobgp', '--target=unix:///run/gobgp/gobgp.sock', 'global']);
     try {
       assert.ok(await answers(), 'gobgpd answers at first');
       await docker.docker(['kill', '--signal', 'KILL', id]);
