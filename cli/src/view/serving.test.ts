@@ -69,8 +69,8 @@ describe('serving', () => {
         ['unready', { v: 1 as const, key: 'unready', revision: '1', at: NOW, ready: false, interfaces: [] }],
       ]),
     };
-    const { routeHealth } = serving(world, SETTINGS);
-    assert.deepEqual(['fresh', 'stale', 'ahead', 'unready', 'unknown'].map(routeHealth), [
+    const { health } = serving(world, SETTINGS);
+    assert.deepEqual(['fresh', 'stale', 'ahead', 'unready', 'unknown'].map(health), [
       undefined,
       'staleHeartbeat',
       undefined,
@@ -79,19 +79,20 @@ describe('serving', () => {
     ]);
   });
 
-  it('judges owners as the agents do: as of the newest heartbeat while it is fresh, else at the moment read', () => {
+  it('judges as of the newest heartbeat, as route-publisher and the agents do; all silent, nobody is declared dead', () => {
     const beat = (key: string, at: number) => ({ v: 1 as const, key, revision: '1', at, ready: true, interfaces: [] });
     const world = {
       ...emptyWorld(),
       nodeHealth: new Map([
         ['a', beat('a', NOW - 100)],
         ['b', beat('b', NOW - 1050)],
+        ['c', beat('c', NOW - 1150)],
       ]),
     };
     const decided = serving(world, SETTINGS);
-    assert.equal(decided.routeHealth('b'), 'staleHeartbeat', 'route-publisher: 1050 ms old when read');
-    assert.equal(decided.ownerHealth('b'), undefined, 'to an agent whose own heartbeat came back 100 ms ago: 950 ms');
+    assert.equal(decided.health('b'), undefined, '950 ms older than the newest');
+    assert.equal(decided.health('c'), 'staleHeartbeat', '1050 ms older than the newest');
     const silent = { ...emptyWorld(), nodeHealth: new Map([['a', beat('a', NOW - 5000)]]) };
-    assert.equal(serving(silent, SETTINGS).ownerHealth('a'), 'staleHeartbeat', 'no agent is judging: all are silent');
+    assert.equal(serving(silent, SETTINGS).health('a'), undefined, 'everyone silent: the view is frozen');
   });
 });

@@ -20,10 +20,8 @@ import type { BusWorld, ViewSettings } from './world.js';
  * (layer-2 owner) run, on the snapshots as berth read them.
  */
 export interface Serving {
-  /** Why a node's agent is not healthy as route-publisher judges it; undefined when it is. */
-  readonly routeHealth: HealthBlocker;
-  /** The same as the node-agents judge it, for layer-2 owners. */
-  readonly ownerHealth: HealthBlocker;
+  /** Why a node's agent is not healthy, as route-publisher and the node-agents judge it; undefined when it is. */
+  readonly health: HealthBlocker;
   /** BGP routes by prefix (`<vip>/32` or `<vip>/128`); a VIP no node serves has none. */
   readonly routes: ReadonlyMap<string, DesiredRoute>;
   /** Layer-2 owners by VIP; `node` is undefined when no node is eligible. */
@@ -31,26 +29,24 @@ export interface Serving {
 }
 
 /**
- * The heartbeats stored on the bus, judged with the services' own view. route-publisher judges at
- * the moment it looks, replaying stored heartbeats from when they were written; so does berth for
- * next hops. An agent judges as of its own heartbeat's last return; berth takes the newest
- * heartbeat on the bus as that echo, for owners, while it is fresh (when none is, no agent is
- * judging at all, and berth falls back on route-publisher's view: everyone is silent).
+ * The heartbeats stored on the bus, judged as route-publisher and the agents judge them: as of
+ * the newest heartbeat to arrive (an agent, as of its own; the newest on the bus is the nearest
+ * berth can tell), each counted from when it was written, never from the future. When everyone
+ * is silent the view is frozen there, as theirs is: nobody is declared dead.
  */
 export function serving(world: BusWorld, settings: ViewSettings): Serving {
   const { now, healthTimeoutMs } = settings;
-  const asRoutePublisher = new NodeHealth(healthTimeoutMs, { kind: 'local' });
-  for (const [node, beat] of world.nodeHealth) asRoutePublisher.record(node, beat, now, true);
+  const view = new NodeHealth(healthTimeoutMs);
   const beats = [...world.nodeHealth].sort(([, a], [, b]) => a.at - b.at);
-  const newest = beats.at(-1)?.[0];
-  const asAgent = new NodeHealth(healthTimeoutMs, { kind: 'echo', self: newest ?? '' });
-  for (const [node, beat] of beats) asAgent.record(node, beat, Math.min(now, beat.at), false);
-  const asAgents = asAgent.current(now) ? asAgent : asRoutePublisher;
+  const newest = beats.pop();
+  // Each stored heartbeat counts from when it was written; the newest moves the clock, as on arrival.
+  for (const [node, beat] of beats) view.record(node, beat, now, true);
+  if (newest !== undefined) view.record(newest[0], newest[1], Math.min(now, newest[1].at), false);
+  const healthy = view.healthy();
   return {
-    routeHealth: (node) => asRoutePublisher.reason(node, now),
-    ownerHealth: (node) => asAgents.reason(node, now),
-    routes: desiredRoutes({ ...world, healthy: asRoutePublisher.healthy(now) }),
-    owners: electOwners({ ...world, healthy: asAgents.healthy(now) }),
+    health: (node) => view.reason(node),
+    routes: desiredRoutes({ ...world, healthy }),
+    owners: electOwners({ ...world, healthy }),
   };
 }
 
@@ -84,7 +80,7 @@ export function bgpBlockers(
   family: IpFamily,
 ): NodeBlocker[] {
   const asks = vipServices(services, world.endpoints);
-  return blockers(world, (node) => bgpBlocker(node, { ...asks, family, health: serving.routeHealth }));
+  return blockers(world, (node) => bgpBlocker(node, { ...asks, family, health: serving.health }));
 }
 
 /** Why each node may not answer for a layer-2 VIP shared by `services` (nodes that may, left out): node-agent's rule. */
@@ -99,7 +95,7 @@ export function layer2Blockers(
     layer2Blocker(node, {
       ...asks,
       pool,
-      health: serving.ownerHealth,
+      health: serving.health,
       interfaces: world.nodeHealth.get(node.key)?.interfaces ?? [],
     }),
   );

@@ -22,10 +22,9 @@ export class BucketFollower {
     private readonly onInitialized: () => void,
   ) {}
 
-  /** `resumed` is told each time the bucket has been read again after the connection came back. */
-  follow<T extends { key: string }>(spec: BucketSpec<T>, apply: Apply<T>, resumed?: () => void): void {
+  follow<T extends { key: string }>(spec: BucketSpec<T>, apply: Apply<T>): void {
     this.#pending.add(spec.name);
-    this.#running.push(this.#follow(spec, apply, resumed));
+    this.#running.push(this.#follow(spec, apply));
   }
 
   /** Settles once every watch has ended (the signal aborted or the bus closed). */
@@ -33,14 +32,14 @@ export class BucketFollower {
     await Promise.allSettled(this.#running);
   }
 
-  async #follow<T extends { key: string }>(spec: BucketSpec<T>, apply: Apply<T>, resumed?: () => void): Promise<void> {
+  async #follow<T extends { key: string }>(spec: BucketSpec<T>, apply: Apply<T>): Promise<void> {
     const bucket = await this.bus.bucket(spec);
     for await (const change of bucket.watch(this.signal)) {
       if (change.type === 'initialized') {
         this.#pending.delete(spec.name);
         if (this.#pending.size === 0) this.onInitialized();
-      } else if (change.type === 'resumed') resumed?.();
-      else apply(change.key, change.type === 'put' ? change.value : undefined, change.stored);
+      } else if (change.type !== 'resumed')
+        apply(change.key, change.type === 'put' ? change.value : undefined, change.stored);
     }
   }
 }

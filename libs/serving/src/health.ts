@@ -1,15 +1,15 @@
 import type { NodeHealthSnapshot } from '@berth/contracts';
 
 /**
- * The moment heartbeats are judged at. Either way a heartbeat counts from when it arrived here,
- * so other hosts' clocks never matter, and while our own view of the bus is stale the judgement
- * is frozen: everyone else's silence is then explained by it, and nobody is declared dead.
+ * Whose heartbeat moves the clock node health is judged by: `self`'s own, coming back through the
+ * bus (node-agent), or anyone's (route-publisher, `berth`). Either way a heartbeat counts from when
+ * it arrived here, so other hosts' clocks never matter; and while no such heartbeat arrives the
+ * judgement is frozen, since silence is then explained by the bus (down, cut off, or a stream
+ * without a leader) rather than by every node dying at once.
  */
-export type HealthClock =
-  /** The local clock, stopped while `connection(false)` says the bus is away (route-publisher, `berth`). */
-  | { readonly kind: 'local' }
-  /** The last return of our own heartbeat, node `self`'s, through the bus (node-agent). */
-  | { readonly kind: 'echo'; readonly self: string };
+export interface HealthClock {
+  readonly self?: string;
+}
 
 /** Why a node's agent is not healthy: never heard from, heard from too long ago, or it said unready. */
 export type HealthReason = 'noHeartbeat' | 'staleHeartbeat' | 'agentUnready';
@@ -27,7 +27,7 @@ interface Beat {
  */
 export class NodeHealth {
   readonly #beats = new Map<string, Beat>();
-  /** Judged as of this moment while set: when the bus went (local clock), our last echo (echo clock). */
+  /** The last arrival of a heartbeat that moves the clock: everything is judged as of then. */
   #asOf: number | undefined;
 
   /**
@@ -37,14 +37,15 @@ export class NodeHealth {
    */
   constructor(
     readonly timeoutMs: number,
-    private readonly clock: HealthClock,
+    private readonly clock: HealthClock = {},
     private readonly returnGraceMs = 0,
   ) {}
 
   /**
    * Records a heartbeat (or its deletion); `replayed` ones come from the bus's stored state and
-   * count from when they were written, never from the future, nor from before what we knew. Returns false when no judgement
-   * changed (say, a fresh heartbeat saying the same as the last), so no decision needs redoing.
+   * count from when they were written, never from the future, nor from before what we knew; they
+   * never move the clock. Returns false when no judgement changed (say, a fresh heartbeat saying
+   * the same as the last), so no decision needs redoing.
    */
   record(
     node: string,
@@ -53,51 +54,42 @@ export class NodeHealth {
     replayed: boolean,
   ): boolean {
     if (beat === undefined) return this.#beats.delete(node);
-    const echo = this.clock.kind === 'echo' && node === this.clock.self && !replayed;
-    // Our own echo moves the clock itself: anyone may have turned stale.
-    if (echo) this.#echo(now);
+    const judgedBefore = this.#asOf;
+    const moves = !replayed && (this.clock.self === undefined || node === this.clock.self);
+    const thawed = moves && this.#move(now);
     const before = this.#beats.get(node);
     // Read from the stored state, a heartbeat adds evidence of life but never takes any away: the
     // view may already know better (a live beat, or the grace a thaw gave).
     const stored = Math.max(before?.seenAt ?? -Infinity, Math.min(now, beat.at));
     const after = { ready: beat.ready, interfaces: beat.interfaces, seenAt: replayed ? stored : now };
     this.#beats.set(node, after);
-    const judgedAt = this.#judgedAt(now);
+    const judgedAt = this.#asOf;
+    if (judgedAt === undefined) return false;
     return (
-      echo ||
+      thawed ||
+      judgedBefore === undefined ||
+      (moves && this.#expiredBetween(judgedBefore, judgedAt)) ||
       before === undefined ||
-      judgedAt === undefined ||
       before.ready !== after.ready ||
       this.#fresh(before, judgedAt) !== this.#fresh(after, judgedAt) ||
       before.interfaces.join() !== after.interfaces.join()
     );
   }
 
-  /** Local clock: the bus connection went (judging stops) or came back. */
-  connection(connected: boolean, now: number): void {
-    if (this.clock.kind !== 'local') return;
-    if (!connected) this.#asOf ??= now;
-    else if (this.#asOf !== undefined) {
-      this.#thaw(this.#asOf, now);
-      this.#asOf = undefined;
-    }
-  }
-
-  /** Our view of the bus is as it is now: connected (local clock), our own heartbeats returning (echo). */
+  /** Heartbeats that move the clock arrive: the view is as it is now, not frozen. */
   current(now: number): boolean {
-    if (this.clock.kind === 'local') return this.#asOf === undefined;
     return this.#asOf !== undefined && now - this.#asOf < this.timeoutMs;
   }
 
-  /** There is a view at all: always on the local clock, once our own heartbeat came back on the echo clock. */
+  /** There is a view at all: a heartbeat that moves the clock has arrived. */
   get started(): boolean {
-    return this.clock.kind === 'local' || this.#asOf !== undefined;
+    return this.#asOf !== undefined;
   }
 
   /** Healthy nodes with the interfaces their agents said they answer on. */
-  healthy(now: number): Map<string, readonly string[]> {
+  healthy(): Map<string, readonly string[]> {
     const healthy = new Map<string, readonly string[]>();
-    const judgedAt = this.#judgedAt(now);
+    const judgedAt = this.#asOf;
     if (judgedAt === undefined) return healthy;
     for (const [node, beat] of this.#beats)
       if (beat.ready && this.#fresh(beat, judgedAt)) healthy.set(node, beat.interfaces);
@@ -105,40 +97,32 @@ export class NodeHealth {
   }
 
   /** Why `node` is not healthy; undefined when it is. */
-  reason(node: string, now: number): HealthReason | undefined {
+  reason(node: string): HealthReason | undefined {
     const beat = this.#beats.get(node);
     if (beat === undefined) return 'noHeartbeat';
-    const judgedAt = this.#judgedAt(now);
+    const judgedAt = this.#asOf;
     if (judgedAt === undefined || !this.#fresh(beat, judgedAt)) return 'staleHeartbeat';
     return beat.ready ? undefined : 'agentUnready';
-  }
-
-  /**
-   * When the next healthy node turns stale (local clock, ms), or undefined when none will
-   * before the judging clock moves on its own (frozen, or the echo clock).
-   */
-  nextExpiry(now: number): number | undefined {
-    if (this.clock.kind !== 'local' || this.#asOf !== undefined) return undefined;
-    let next: number | undefined;
-    for (const beat of this.#beats.values()) {
-      const expires = beat.seenAt + this.timeoutMs;
-      if (beat.ready && expires > now && (next === undefined || expires < next)) next = expires;
-    }
-    return next;
-  }
-
-  #judgedAt(now: number): number | undefined {
-    return this.clock.kind === 'local' ? (this.#asOf ?? now) : this.#asOf;
   }
 
   #fresh(beat: Beat, judgedAt: number): boolean {
     return judgedAt - beat.seenAt < this.timeoutMs;
   }
 
-  #echo(now: number): void {
+  /** Whether a ready node turned stale as the clock moved from `from` to `to`. */
+  #expiredBetween(from: number, to: number): boolean {
+    for (const beat of this.#beats.values())
+      if (beat.ready && this.#fresh(beat, from) && !this.#fresh(beat, to)) return true;
+    return false;
+  }
+
+  /** Moves the clock to `now`; after a gap of a timeout or more, thaws first. Returns whether it thawed. */
+  #move(now: number): boolean {
     const previous = this.#asOf;
-    if (previous !== undefined && now - previous >= this.timeoutMs) this.#thaw(previous, now);
     this.#asOf = now;
+    if (previous === undefined || now - previous < this.timeoutMs) return false;
+    this.#thaw(previous, now);
+    return true;
   }
 
   /**

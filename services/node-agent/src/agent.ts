@@ -63,7 +63,7 @@ export class NodeAgent {
   #current = false;
 
   constructor(private readonly options: AgentOptions) {
-    this.#health = new NodeHealth(options.healthTimeoutMs, { kind: 'echo', self: options.node }, BUS_RETURN_GRACE_MS);
+    this.#health = new NodeHealth(options.healthTimeoutMs, { self: options.node }, BUS_RETURN_GRACE_MS);
     this.#bursts = new Bursts((key) => options.responder.announce(key), options.announceScheduleMs);
   }
 
@@ -131,7 +131,7 @@ export class NodeAgent {
       if (current) this.options.logger.info({ node }, 'view of the bus is current');
       else this.options.logger.warn({ node }, 'own heartbeats stopped coming back: view frozen, taking nothing over');
     }
-    const healthy = this.#health.healthy(now);
+    const healthy = this.#health.healthy();
     const signature = JSON.stringify([...healthy].sort(([a], [b]) => (a < b ? -1 : 1)));
     if (this.#dirty || signature !== this.#healthySignature) {
       this.#owners = electOwners({ ...this.snapshots, healthy });

@@ -15,16 +15,11 @@ await runService({
         ? { topology: 'central', name: config.speakerName }
         : { topology: 'per-node', node: config.nodeName };
     const backend = new GobgpBackend(config.gobgpTarget, config.gobgpProtoDir);
-    // Set once the shell exists; the bus reports its connection from the start.
-    let onDisconnect: () => void = () => undefined;
     const bus = await connectBus(config, {
       name: `route-publisher-${config.nodeName ?? config.speakerName}`,
       logger,
       readiness,
       registry,
-      onConnectionChange: (connected) => {
-        if (!connected) onDisconnect();
-      },
     });
     const shell = new RoutePublisher({
       speaker,
@@ -38,21 +33,13 @@ await runService({
       sessionsReadyTimeoutMs: config.sessionsReadyTimeoutMs,
       ...(config.routerId === undefined ? {} : { routerId: config.routerId }),
     });
-    onDisconnect = () => {
-      shell.heartbeatsFlowing(false);
-    };
 
     const inputs = new BucketFollower(bus, signal, () => shell.inputsInitialized());
     const changed = () => shell.changed();
     followServing(inputs, shell.snapshots, changed);
     inputs.follow(Buckets.bgpPeers, into(shell.bgpPeers, changed));
     inputs.follow(Buckets.bgpConfig, (_key, value) => shell.bgpConfig(value));
-    // Heartbeats flow again once they have been read anew after the bus came back, not at the reconnect.
-    inputs.follow(
-      Buckets.nodeHealth,
-      (key, value, replayed) => shell.heartbeat(key, value, replayed),
-      () => shell.heartbeatsFlowing(true),
-    );
+    inputs.follow(Buckets.nodeHealth, (key, value, replayed) => shell.heartbeat(key, value, replayed));
     const running = shell.run(signal);
     logger.info(
       { speaker: shell.speakerName, topology: speaker.topology, target: config.gobgpTarget },

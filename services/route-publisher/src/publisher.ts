@@ -77,10 +77,10 @@ export class RoutePublisher {
 
   #dirty = true;
   #wake: (() => void) | undefined;
-  #expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: PublisherOptions) {
-    this.#health = new NodeHealth(options.healthTimeoutMs, { kind: 'local' }, BUS_RETURN_GRACE_MS);
+    // Judged as of the newest heartbeat from anyone: a bus that carries nobody's freezes the view.
+    this.#health = new NodeHealth(options.healthTimeoutMs, {}, BUS_RETURN_GRACE_MS);
     options.readiness.notReady('inputs', 'reading the bus');
     options.readiness.notReady('speaker', 'connecting to the BGP speaker');
     options.readiness.notReady('sessions', 'waiting for the BGP sessions to be established');
@@ -110,17 +110,6 @@ export class RoutePublisher {
   inputsInitialized(): void {
     this.#inputsReady = true;
     this.options.readiness.ready('inputs');
-    this.changed();
-  }
-
-  /**
-   * Heartbeats stopped reaching us (the bus went), or flow again (the bus came back and the
-   * heartbeats were read again): judging node health stops meanwhile, so nothing is withdrawn
-   * for a silence the outage explains.
-   */
-  heartbeatsFlowing(flowing: boolean): void {
-    if (flowing === this.#health.current(Date.now())) return;
-    this.#health.connection(flowing, Date.now());
     this.changed();
   }
 
@@ -169,7 +158,6 @@ export class RoutePublisher {
       }
     } finally {
       peerWatch?.abort();
-      clearTimeout(this.#expiryTimer);
       clearTimeout(sessionsDeadline);
       signal.removeEventListener('abort', onAbort);
     }
@@ -209,8 +197,10 @@ export class RoutePublisher {
       this.#applied = applied;
     }
 
+    // Until a heartbeat has arrived nobody can be judged: change no path (a restart keeps what the speaker holds).
+    if (mine && !this.#health.started) return;
     const routes = mine
-      ? desiredRoutes({ ...this.snapshots, healthy: this.#health.healthy(Date.now()) })
+      ? desiredRoutes({ ...this.snapshots, healthy: this.#health.healthy() })
       : new Map<string, DesiredRoute>();
     const view = speakerRoutes(routes.values(), speaker);
     const desired = speakerPaths(view.values(), speaker);
@@ -237,7 +227,6 @@ export class RoutePublisher {
       );
     metrics.passDuration.observe((performance.now() - started) / 1000);
     this.#lastWarning = '';
-    this.#scheduleExpiry();
   }
 
   #globalSettings(config: BgpConfigSnapshot): GlobalSettings | string {
@@ -281,14 +270,6 @@ export class RoutePublisher {
   #forgetSpeaker(): void {
     this.#held = undefined;
     this.#applied = undefined;
-  }
-
-  /** Wakes a pass when the next healthy node would turn stale (not while the bus is down). */
-  #scheduleExpiry(): void {
-    clearTimeout(this.#expiryTimer);
-    const now = Date.now();
-    const at = this.#health.nextExpiry(now);
-    if (at !== undefined) this.#expiryTimer = setTimeout(() => this.changed(), at - now + 1).unref();
   }
 
   async #publish(change: Transition): Promise<void> {
