@@ -2,24 +2,26 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { layer2Watcher } from '@berth/node-agent/testing';
 import {
+  CLUSTER_FAULTS,
   FAULTS,
   runFault,
   startStack,
   startWorkload,
   type BerthStack,
+  type Fault,
   type FaultWorkload,
   type Layer2Watcher,
+  type StackOptions,
 } from '@berth/rig';
 
-describe(
-  "faults on ./scripts/start's stack: BGP and layer-2 Services under churn, one fault at a time",
-  { skip: process.getuid?.() !== 0 && 'needs root for the lab' },
-  () => {
+/** Each fault once on one stack, with BGP and layer-2 Services under churn, and its invariants. */
+function faultSuite(title: string, options: StackOptions, faults: readonly Fault[]): void {
+  describe(title, { skip: process.getuid?.() !== 0 && 'needs root for the lab' }, () => {
     let stack: BerthStack;
     let workload: FaultWorkload;
     let watcher: Layer2Watcher;
     before(async () => {
-      stack = await startStack({ healthPortBase: 0 });
+      stack = await startStack({ healthPortBase: 0, ...options });
       const router = stack.lab?.router;
       assert.ok(router, 'the stack has its lab');
       // The router's own LAN bridge asks, as any client on the nodes' LAN would.
@@ -28,8 +30,13 @@ describe(
     });
     after(() => stack.stop());
 
-    for (const fault of FAULTS)
-      it(`${fault.name}: no address lost, doubled or changed${fault.noBlackhole ? '; no BGP blackhole' : ''}${fault.rightNextHops ? '; next hops unchanged' : ''}${fault.layer2 === 'broken' ? '' : `; layer 2 ${fault.layer2}`}`, async (t) => {
+    for (const fault of faults) {
+      const promises = [
+        fault.noBlackhole ? '; no BGP blackhole' : '',
+        fault.rightNextHops ? '; next hops unchanged' : '',
+        fault.layer2 === 'broken' ? '' : `; layer 2 ${fault.layer2}`,
+      ].join('');
+      it(`${fault.name}: no address lost, doubled or changed${promises}`, async (t) => {
         const result = await runFault(stack, workload, fault.name, () => fault.inject(stack), { watcher });
         t.diagnostic(
           JSON.stringify({ ...result, duplicates: result.duplicates.length, changed: result.changed.length }),
@@ -45,5 +52,9 @@ describe(
           assert.ok(result.layer2GapMs < 100, `a layer-2 VIP went ${result.layer2GapMs} ms unanswered`);
         if (fault.layer2 === 'steady') assert.equal(result.layer2MacChanges, 0, 'times a layer-2 VIP changed hands');
       });
-  },
-);
+    }
+  });
+}
+
+faultSuite("faults on ./scripts/start's stack, one at a time", {}, FAULTS);
+faultSuite('faults on the stack with a three-server NATS cluster', { natsCluster: true }, CLUSTER_FAULTS);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Static } from '@sinclair/typebox';
 import {
   connect,
@@ -121,7 +122,7 @@ export async function connectBus(config: BusConfig, options: BusOptions): Promis
   const js = nc.jetstream();
   const readOnly = options.readOnly === true;
   const replicas = config.natsReplicas ?? 1;
-  if (!readOnly) await ensureEventsStream(nc, replicas);
+  if (!readOnly) await whileJetStreamSettles(logger, 'the events stream', () => ensureEventsStream(nc, replicas));
   const onRewatch: OnRewatch = (listener) => {
     rewatches.add(listener);
     return () => rewatches.delete(listener);
@@ -146,6 +147,32 @@ async function followStatus(nc: NatsConnection, options: BusOptions, rewatch: ()
       rewatch();
     } else if (status.type === Events.Error) {
       logger.error({ err: status.data }, 'NATS error');
+    }
+  }
+}
+
+/** How long setting up a stream or bucket is retried while JetStream is not answering yet. */
+const SETTLE_MS = 60_000;
+
+/**
+ * Runs `setup` again while JetStream times out or says it is unavailable: a cluster that has just
+ * formed, or lost a server, answers only once its streams have leaders (seconds, when several
+ * clients create replicated streams at once). Other errors, and the last one, are thrown.
+ */
+async function whileJetStreamSettles<T>(logger: Logger, what: string, setup: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + SETTLE_MS;
+  for (;;) {
+    try {
+      return await setup();
+    } catch (error) {
+      const settling =
+        error instanceof Error &&
+        /TIMEOUT|503|temporarily unavailable|no responders/i.test(
+          `${error.message} ${String((error as { code?: unknown }).code)}`,
+        );
+      if (!settling || Date.now() > deadline) throw error;
+      logger.info({ err: error, what }, 'JetStream is not answering yet; trying again');
+      await sleep(250);
     }
   }
 }
@@ -190,7 +217,9 @@ class BusImpl implements Bus {
   ) {}
 
   async bucket<T extends { key: string }>(spec: BucketSpec<T>): Promise<SnapshotBucket<T>> {
-    const kv = this.readOnly ? await this.#bindExisting(spec.name) : await this.#open(spec);
+    const kv = this.readOnly
+      ? await this.#bindExisting(spec.name)
+      : await whileJetStreamSettles(this.logger, spec.name, () => this.#open(spec));
     if (kv === undefined) return new AbsentBucket(spec.name);
     const check = validator(spec.schema);
     return new SnapshotBucketImpl(kv, spec.name, check, this.logger, this.countInvalid, this.onRewatch);

@@ -52,7 +52,11 @@ export const FAULTS: readonly Fault[] = [
     noBlackhole: true,
     rightNextHops: true,
     layer2: 'steady',
-    inject: (stack) => stack.nats.restart({ kill: true, downMs: 1000 }),
+    inject: async (stack) => {
+      if (stack.nats === undefined)
+        throw new RigError('the stack runs a NATS cluster, not one server', 'RIG_BAD_OPTION');
+      await stack.nats.restart({ kill: true, downMs: 1000 });
+    },
   },
   {
     name: 'gobgpd SIGKILL, same command',
@@ -110,6 +114,25 @@ export const FAULTS: readonly Fault[] = [
       link.cut();
       await sleep(3000);
       link.restore();
+    },
+  },
+];
+
+/** The faults of a stack started with `natsCluster`: what three servers are for. */
+export const CLUSTER_FAULTS: readonly Fault[] = [
+  {
+    name: 'one NATS server of three SIGKILLed, back after 3 s',
+    noBlackhole: true,
+    rightNextHops: true,
+    // Not yet promised: agents whose own heartbeats return at different times can move VIPs and
+    // leave one unanswered for seconds (1 run in 3: 3.7 s). Measured, not asserted.
+    layer2: 'broken',
+    inject: async (stack) => {
+      const cluster = stack.natsCluster;
+      if (cluster === undefined) throw new RigError('the stack runs one NATS server, not a cluster', 'RIG_BAD_OPTION');
+      await cluster.kill(0);
+      await sleep(3000);
+      await cluster.start(0);
     },
   },
 ];

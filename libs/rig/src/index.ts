@@ -68,5 +68,5 @@ export { watchRoutes } from './fault-routes.js';
 export type { RouteWatch, RouteWatchReport } from './fault-routes.js';
 export { summarizeLayer2 } from './fault-layer2.js';
 export type { Layer2Answer, Layer2Watch, Layer2Watcher, Layer2WatchReport } from './fault-layer2.js';
-export { FAULTS } from './fault-catalog.js';
+export { CLUSTER_FAULTS, FAULTS } from './fault-catalog.js';
 export type { Fault } from './fault-catalog.js';

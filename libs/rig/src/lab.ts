@@ -48,8 +48,11 @@ export interface RigLab {
   routerNextHops(prefix: string): Promise<string[]>;
   /** Every route of both families in the router's kernel: destination → sorted next hops. */
   routerRoutes(): Promise<Map<string, string[]>>;
-  /** Connects `host` to a TCP server of the root namespace (`target`: `nats://127.0.0.1:4222`). */
-  busLink(host: LabHost, target: string): Promise<RigBusLink>;
+  /**
+   * Connects `host` to a TCP server of the root namespace (`target`: `nats://127.0.0.1:4222`),
+   * at `port` of the host's own loopback (default 4222): one port per server of a cluster.
+   */
+  busLink(host: LabHost, target: string, port?: number): Promise<RigBusLink>;
   /** Starts tcpdump (`-nn -e -tt -l`) on `eth0` of `host` with a capture filter; resolves once it listens. */
   capture(host: LabHost, filter: string): Promise<RigCapture>;
   /** Starts BIRD 2 in the router namespace with this configuration. */
@@ -189,8 +192,8 @@ export async function startLab(hostNames: readonly string[], options: LabOptions
         const [v4, v6] = await Promise.all(['-4', '-6'].map((family) => sh('-n', routerNs, family, '-j', 'route')));
         return new Map([...kernelRoutes(v4 ?? ''), ...kernelRoutes(v6 ?? '')]);
       },
-      async busLink(host, target) {
-        const link = await busLink(dir, host, target, servers);
+      async busLink(host, target, port = 4222) {
+        const link = await busLink(dir, host, target, servers, port);
         links.push(link);
         return link;
       },
@@ -244,11 +247,15 @@ function kernelRoutes(json: string): [string, string[]][] {
   ]);
 }
 
-const LINK_PORT = 4222;
-
-async function busLink(dir: string, host: LabHost, target: string, servers: RigProcess[]): Promise<RigBusLink> {
+async function busLink(
+  dir: string,
+  host: LabHost,
+  target: string,
+  servers: RigProcess[],
+  localPort: number,
+): Promise<RigBusLink> {
   const { hostname, port } = new URL(target);
-  const path = join(dir, `bus-${host.name}.sock`);
+  const path = join(dir, `bus-${host.name}-${localPort}.sock`);
   let cut = false;
   const open = new Set<Socket>();
   const server = createServer((inner) => {
@@ -273,9 +280,9 @@ async function busLink(dir: string, host: LabHost, target: string, servers: RigP
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
   const forward = join(dirname(fileURLToPath(import.meta.url)), 'forward.js');
   const forwarder = spawnServer(
-    `bus-forward-${host.name}`,
+    `bus-forward-${host.name}-${localPort}`,
     process.execPath,
-    [forward, `127.0.0.1:${LINK_PORT}`, path],
+    [forward, `127.0.0.1:${localPort}`, path],
     {
       dir,
       netns: host.netns,
@@ -289,7 +296,7 @@ async function busLink(dir: string, host: LabHost, target: string, servers: RigP
     10_000,
   );
   return {
-    url: `nats://127.0.0.1:${LINK_PORT}`,
+    url: `nats://127.0.0.1:${localPort}`,
     cut: () => {
       cut = true;
     },

@@ -9,7 +9,7 @@ import { controlPlaneBinDir, startControlPlane, type RigControlPlane } from './c
 import { RigError } from './errors.js';
 import { startGobgp, type RigGobgp } from './gobgp.js';
 import { routerBirdConfig, startLab, type LabHost, type RigBird, type RigBusLink, type RigLab } from './lab.js';
-import { startNats, type RigNats } from './nats.js';
+import { startNats, startNatsCluster, type RigNats, type RigNatsCluster } from './nats.js';
 import { makeRigDir, stopAndRemove } from './process.js';
 import { startRedis, type RigRedis } from './redis.js';
 
@@ -35,6 +35,8 @@ export interface StackOptions {
   readonly healthPortBase?: number;
   /** Told each step as it starts, for a person waiting. */
   readonly progress?: (step: string) => void;
+  /** Three nats-servers in one JetStream cluster (Berth's buckets at three replicas) instead of one. */
+  readonly natsCluster?: boolean;
 }
 
 /** A service of the stack, running as its own process. */
@@ -54,7 +56,10 @@ export interface BerthStack {
   readonly envFile: string;
   /** Where each service's JSON log lines go, one file per service. */
   readonly logDir: string;
-  readonly nats: RigNats;
+  /** The one nats-server; undefined with `natsCluster`. */
+  readonly nats: RigNats | undefined;
+  /** With `natsCluster`: the three servers. */
+  readonly natsCluster: RigNatsCluster | undefined;
   readonly redis: RigRedis;
   readonly gobgp: RigGobgp;
   /** Present with a lab: the nodes, the speaker and the router, in network namespaces. */
@@ -124,14 +129,19 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
         : 'starting NATS, Redis and gobgpd',
     );
     const speakerNetns = host(SPEAKER)?.netns;
-    const [nats, redis, gobgp, kube] = await Promise.all([
-      startNats(),
+    const [bus, redis, gobgp, kube] = await Promise.all([
+      options.natsCluster === true ? startNatsCluster() : startNats(),
       startRedis(),
       startGobgp(speakerNetns === undefined ? {} : { netns: speakerNetns }),
       options.kubeconfig === undefined ? startControlPlane() : Promise.resolve(undefined),
     ]);
+    const nats = 'restart' in bus ? bus : undefined;
+    const natsCluster = 'restart' in bus ? undefined : bus;
+    // What every Berth process reads to reach the bus, and the servers a node's links lead to.
+    const busEnv = natsCluster === undefined ? bus.env : { ...bus.env, BERTH_NATS_REPLICAS: '3' };
+    const busUrls = natsCluster?.urls ?? [nats?.url ?? ''];
     cleanups.push(
-      () => nats.stop(),
+      () => bus.stop(),
       () => redis.stop(),
       () => gobgp.stop(),
     );
@@ -188,22 +198,24 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
       return service;
     };
     const busLinks = new Map<string, RigBusLink>();
-    launch('watcher', { ...nats.env, BERTH_KUBECONFIG: watcherConfig });
-    launch('ipam', { ...nats.env, ...redis.env });
-    launch('route-publisher', { ...nats.env, BERTH_GOBGP_TARGET: gobgp.target, BERTH_SPEAKER_NAME: SPEAKER });
+    launch('watcher', { ...busEnv, BERTH_KUBECONFIG: watcherConfig });
+    launch('ipam', { ...busEnv, ...redis.env });
+    launch('route-publisher', { ...busEnv, BERTH_GOBGP_TARGET: gobgp.target, BERTH_SPEAKER_NAME: SPEAKER });
     for (const name of lab === undefined ? [] : NODES) {
       const node = host(name) as LabHost;
-      const link = await (lab as RigLab).busLink(node, nats.url);
+      const link = await linksTo(lab as RigLab, node, busUrls);
       busLinks.set(name, link);
       launch(
         'node-agent',
-        { ...nats.env, BERTH_NATS_SERVERS: link.url, BERTH_NODE_NAME: name, BERTH_L2_INTERFACES: 'eth0' },
+        { ...busEnv, BERTH_NATS_SERVERS: link.url, BERTH_NODE_NAME: name, BERTH_L2_INTERFACES: 'eth0' },
         node,
       );
     }
     const started = async (s: StackService) => {
       const exited = s.process.exit.then((code) => {
-        throw new RigError(`${s.name} exited with ${code} before it started; see ${logDir}`, 'RIG_SERVER_DIED');
+        const last = s.process.lines.at(-1);
+        const why = last === undefined ? '' : `: ${JSON.stringify(last).slice(0, 600)}`;
+        throw new RigError(`${s.name} exited with ${code} before it started${why}`, 'RIG_SERVER_DIED');
       });
       await Promise.race([s.process.logged('started', 30_000), exited]);
     };
@@ -223,7 +235,7 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
 
     const envFile = join(dir, 'berth.env');
     const cliEnv = {
-      ...nats.env,
+      ...busEnv,
       KUBECONFIG: kubeconfig,
       BERTH_KUBECONFIG: kubeconfig,
       BERTH_GOBGP_TARGET: gobgp.target,
@@ -247,6 +259,7 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
       envFile,
       logDir,
       nats,
+      natsCluster,
       redis,
       gobgp,
       lab,
@@ -264,6 +277,19 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
     await stop();
     throw error;
   }
+}
+
+/** One link per server (ports 4222 and up inside the host), cut and restored as one. */
+async function linksTo(lab: RigLab, host: LabHost, urls: readonly string[]): Promise<RigBusLink> {
+  const links = await Promise.all(urls.map((url, i) => lab.busLink(host, url, 4222 + i)));
+  return {
+    url: links.map((l) => l.url).join(','),
+    cut: () => links.forEach((l) => l.cut()),
+    restore: () => links.forEach((l) => l.restore()),
+    close: async () => {
+      await Promise.all(links.map((l) => l.close()));
+    },
+  };
 }
 
 async function registerNodes(kube: RigControlPlane, lab: RigLab | undefined): Promise<void> {
@@ -284,7 +310,7 @@ function guide(stack: BerthStack, kube: RigControlPlane | undefined): string[] {
     kube === undefined
       ? `Berth's services run here against the cluster of ${stack.kubeconfig}.`
       : `kube-apiserver ${kube.version} at ${kube.server}, with nodes ${NODES.join(', ')}, Berth's CRDs and the default IPPools.`,
-    `NATS at ${stack.nats.url}, Redis at ${stack.redis.host}:${stack.redis.port}, gobgpd's API at ${stack.gobgp.target}.`,
+    `NATS at ${stack.natsCluster?.urls.join(', ') ?? stack.nats?.url ?? ''}, Redis at ${stack.redis.host}:${stack.redis.port}, gobgpd's API at ${stack.gobgp.target}.`,
     `Logs: ${stack.logDir}/`,
     '',
     'In another terminal:',
