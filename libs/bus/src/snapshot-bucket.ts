@@ -7,7 +7,7 @@ import { ContractViolationError } from './errors.js';
 /**
  * One change seen by a watcher: a snapshot, a tombstone, or the end of a read of the stored state.
  * `stored` changes were read from the bucket's stored state (at the start, or after the connection
- * came back), not seen as they happened: a reader that cares when a snapshot was written (a
+ * came back or a cluster server left), not seen as they happened: a reader that cares when a snapshot was written (a
  * heartbeat) goes by the snapshot's own time for those.
  */
 export type Change<T> =
@@ -21,7 +21,7 @@ export type Change<T> =
   | { readonly type: 'deleted'; readonly key: string; readonly busRevision: number; readonly stored: boolean }
   /** Every key's current state has been yielded; what follows are live updates. */
   | { readonly type: 'initialized' }
-  /** Back after the connection dropped: what changed meanwhile has been yielded; live updates follow. */
+  /** Read again (the connection came back, or a server of the cluster left): what changed meanwhile has been yielded. */
   | { readonly type: 'resumed' };
 
 /** The latest snapshot per key of one kind. Only the kind's one writer puts and deletes. */
@@ -36,7 +36,7 @@ export interface SnapshotBucket<T extends { key: string }> {
   current(): Promise<Map<string, T>>;
   /**
    * Yields the current state of every key, then `initialized`, then live changes until `signal`
-   * aborts. When the connection comes back after a drop, it reads the stored state again and
+   * aborts. When the connection comes back, or a server of the cluster leaves, it reads the stored state again and
    * yields only what changed meanwhile (keys gone as `deleted`), then `resumed`. Entries that
    * break the contract are logged, counted and skipped.
    */
