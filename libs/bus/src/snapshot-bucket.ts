@@ -7,8 +7,8 @@ import { ContractViolationError } from './errors.js';
 /**
  * One change seen by a watcher: a snapshot, a tombstone, or the end of a read of the stored state.
  * `stored` changes were read from the bucket's stored state (at the start, or after the connection
- * came back or a cluster server left), not seen as they happened: a reader that cares when a snapshot was written (a
- * heartbeat) goes by the snapshot's own time for those.
+ * came back or a cluster server left), not seen as they happened: a reader that cares when a
+ * snapshot was written (a heartbeat) goes by the snapshot's own time for those.
  */
 export type Change<T> =
   | {
@@ -36,9 +36,9 @@ export interface SnapshotBucket<T extends { key: string }> {
   current(): Promise<Map<string, T>>;
   /**
    * Yields the current state of every key, then `initialized`, then live changes until `signal`
-   * aborts. When the connection comes back, or a server of the cluster leaves, it reads the stored state again and
-   * yields only what changed meanwhile (keys gone as `deleted`), then `resumed`. Entries that
-   * break the contract are logged, counted and skipped.
+   * aborts. When the connection comes back, or a server of the cluster leaves, it reads the
+   * stored state again and yields only what changed meanwhile (keys gone as `deleted`), then
+   * `resumed`. Entries that break the contract are logged, counted and skipped.
    */
   watch(signal: AbortSignal): AsyncIterable<Change<T>>;
 }
