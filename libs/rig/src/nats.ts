@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeRigDir, spawnServer, stopAndRemove, waitUntil, type RigProcess } from './process.js';
 import { makeCertificates, type RigCertificates } from './tls.js';
-import { freePort, requireTool, secret } from './tools.js';
+import { freePorts, requireTool, secret } from './tools.js';
 
 /** A private nats-server with JetStream, on a free loopback port, with its own credentials. */
 export interface RigNats {
@@ -125,11 +125,10 @@ export async function startNatsCluster(options: { size?: number } = {}): Promise
   const dir = makeRigDir('nats-cluster');
   const user = 'berth';
   const password = secret();
-  const [clientPorts, routePorts] = [[] as number[], [] as number[]];
-  for (let i = 0; i < size; i++) {
-    clientPorts.push(await freePort());
-    routePorts.push(await freePort());
-  }
+  // Held open together, so no two of them are the same port.
+  const ports = await freePorts(2 * size);
+  const clientPorts = ports.slice(0, size);
+  const routePorts = ports.slice(size);
   const servers: RigProcess[] = [];
   const launch = async (index: number) => {
     const name = `n${index + 1}`;

@@ -213,7 +213,8 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
     }
     const started = async (s: StackService) => {
       const exited = s.process.exit.then((code) => {
-        const last = s.process.lines.at(-1);
+        const last =
+          s.process.lines.findLast((l) => l.level === 'fatal' || l.level === 'error') ?? s.process.lines.at(-1);
         const why = last === undefined ? '' : `: ${JSON.stringify(last).slice(0, 600)}`;
         throw new RigError(`${s.name} exited with ${code} before it started${why}`, 'RIG_SERVER_DIED');
       });
