@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BGP_POOL,
   BGP_POOL6,
@@ -73,10 +74,24 @@ function clusterHelpers(get: () => RigKubeCluster) {
         .filter((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
         .map((p) => nodeAddress(p.spec.nodeName)),
     );
-  /** `count` requests from the client to `vip`: the pod names that answered. */
+  /**
+   * `count` requests in a row from the client to `vip`, every one answered: the pod names. A
+   * failure starts the count again, for up to 20 s, since the router may reach a node a moment
+   * before that node's kube-proxy (which syncs its rules at most once a second) has programmed
+   * the VIP: it then refuses the connection as a Service without endpoints.
+   */
   const answers = async (vip: string, count: number) => {
-    const names: string[] = [];
-    for (let i = 0; i < count; i++) names.push((await get().curl(httpUrl(vip))).trim());
+    let names: string[] = [];
+    const deadline = Date.now() + 20_000;
+    while (names.length < count) {
+      try {
+        names.push((await get().curl(httpUrl(vip))).trim());
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        names = [];
+        await sleep(200);
+      }
+    }
     return names;
   };
   /** A dual-stack Service's addresses, [IPv4, IPv6], once it has both. */
