@@ -5,6 +5,7 @@ import {
   CLUSTER_FAULTS,
   FAULTS,
   runFault,
+  SENTINEL_FAULTS,
   startStack,
   startWorkload,
   type BerthStack,
@@ -58,3 +59,8 @@ function faultSuite(title: string, options: StackOptions, faults: readonly Fault
 
 faultSuite("faults on ./scripts/start's stack, one at a time", {}, FAULTS);
 faultSuite('faults on the stack with a three-server NATS cluster', { natsCluster: true }, CLUSTER_FAULTS);
+faultSuite(
+  'faults on the stack with Redis under Sentinel and two ipam replicas',
+  { redisSentinel: true },
+  SENTINEL_FAULTS,
+);

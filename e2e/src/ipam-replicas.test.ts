@@ -8,7 +8,16 @@ import type { AllocationSnapshot } from '@berth/contracts';
 import { examplePool, exampleService as service } from '@berth/contracts/examples';
 import { Buckets, connectBus, type Bus } from '@berth/bus';
 import { createLogger } from '@berth/runtime';
-import { startBerthProcess, startNats, startRedis, type BerthProcess, type RigNats, type RigRedis } from '@berth/rig';
+import {
+  startBerthProcess,
+  startNats,
+  startRedis,
+  startRedisSentinel,
+  type BerthProcess,
+  type RigNats,
+  type RigRedis,
+  type RigRedisSentinel,
+} from '@berth/rig';
 
 const IPAM_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'services', 'ipam', 'dist', 'main.js');
 const SERVICES = 2000;
@@ -121,6 +130,78 @@ describe('ipam - three replicas against real NATS and Redis', () => {
     assert.ok(
       address?.result.type === 'assigned' && !others.has(address.result.addresses[0] ?? ''),
       'a fresh address, not one of the 2,000',
+    );
+  });
+});
+
+describe('ipam - two replicas on Redis with Sentinel, its primary killed while leasing', () => {
+  let nats: RigNats;
+  let sentinel: RigRedisSentinel;
+  let bus: Bus;
+  const replicas: BerthProcess[] = [];
+  /** Every address each Service was ever given, in order: more than one means it changed. */
+  const given = new Map<string, string[]>();
+  const abort = new AbortController();
+
+  before(async () => {
+    [nats, sentinel] = await Promise.all([startNats(), startRedisSentinel()]);
+    bus = await connectBus(
+      { natsServers: [nats.url], natsUser: nats.user, natsPassword: nats.password },
+      { name: 'test', logger: createLogger('test', 'silent') },
+    );
+    await (await bus.bucket(Buckets.pools)).put(examplePool('v6', ['2001:db8::/116']));
+    const watch = await bus.bucket(Buckets.allocations);
+    void (async () => {
+      for await (const change of watch.watch(abort.signal)) {
+        if (change.type !== 'put' || change.value.result.type !== 'assigned') continue;
+        const [address = ''] = change.value.result.addresses;
+        const seen = given.get(change.key) ?? [];
+        if (seen.at(-1) !== address) given.set(change.key, [...seen, address]);
+      }
+    })();
+    for (let r = 0; r < 2; r++) replicas.push(startBerthProcess(IPAM_MAIN, { ...nats.env, ...sentinel.env }));
+    await Promise.all(replicas.map((r) => r.logged('leasing')));
+  });
+  after(async () => {
+    abort.abort();
+    for (const r of replicas) r.child.kill('SIGKILL');
+    await bus.close();
+    await Promise.all([nats.stop(), sentinel.stop()]);
+  });
+
+  it('no address is given twice or changes, and the new primary holds every lease', async (t) => {
+    const COUNT = 600;
+    const services = await bus.bucket(Buckets.services);
+    // Services keep arriving, 10 every 25 ms, before, during and after the failover.
+    const arriving = (async () => {
+      for (let i = 0; i < COUNT; i += 10)
+        await Promise.all(Array.from({ length: 10 }, (_, j) => services.put(service(i + j)))).then(() => sleep(25));
+    })();
+    while (given.size < 150) await sleep(10);
+    const started = Date.now();
+    const { from, to } = await sentinel.failover();
+    const promotedAfterMs = Date.now() - started;
+    await arriving;
+    const deadline = Date.now() + 60_000;
+    while (given.size < COUNT) {
+      if (Date.now() > deadline) assert.fail(`only ${given.size} of ${COUNT} Services got an address`);
+      await sleep(100);
+    }
+    t.diagnostic(`primary ${from} killed; ${to} named after ${promotedAfterMs} ms; ${COUNT} Services leased`);
+
+    const changed = [...given].filter(([, addresses]) => addresses.length > 1);
+    assert.deepEqual(changed, [], 'Services whose address changed');
+    const addresses = [...given.values()].map((a) => a[0]);
+    assert.equal(new Set(addresses).size, COUNT, 'no address given twice');
+    const primary = new Redis({ host: '127.0.0.1', port: to, password: sentinel.password });
+    const leaseKeys = await primary.keys('berth:ipam:v1:lease:*');
+    const addressKeys = await primary.keys('berth:ipam:v1:addr:*');
+    primary.disconnect();
+    assert.equal(leaseKeys.length, COUNT, 'every lease on the new primary');
+    assert.equal(addressKeys.length, COUNT, 'every address on the new primary');
+    assert.ok(
+      replicas.some((r) => r.lines.some((l) => l.msg === 'reconnected to Redis: restoring leases')),
+      'a replica restored the leases on the new primary',
     );
   });
 });

@@ -11,7 +11,9 @@ export class RigError extends Error {
       | 'RIG_NOT_BUILT'
       | 'RIG_NEEDS_ROOT'
       | 'RIG_COMMAND_FAILED'
-      | 'RIG_BAD_OPTION',
+      | 'RIG_BAD_OPTION'
+      /** Servers the rig runs disagree, or are not as it set them up. */
+      | 'RIG_BAD_STATE',
   ) {
     super(message);
   }

@@ -79,6 +79,7 @@ export const FAULTS: readonly Fault[] = [
     rightNextHops: true,
     layer2: 'steady',
     inject: async (stack) => {
+      if (stack.redis === undefined) throw new RigError('the stack runs Redis under Sentinel', 'RIG_BAD_OPTION');
       const { host, port, password } = stack.redis;
       await run(requireTool('redis-cli'), [
         '-h',
@@ -133,6 +134,21 @@ export const CLUSTER_FAULTS: readonly Fault[] = [
       await cluster.kill(0);
       await sleep(3000);
       await cluster.start(0);
+    },
+  },
+];
+
+/** The faults of a stack started with `redisSentinel`: a primary lost under two ipam replicas. */
+export const SENTINEL_FAULTS: readonly Fault[] = [
+  {
+    name: 'Redis primary SIGKILL, Sentinel promotes a replica',
+    noBlackhole: true,
+    rightNextHops: true,
+    layer2: 'steady',
+    inject: async (stack) => {
+      if (stack.redisSentinel === undefined)
+        throw new RigError('the stack runs one Redis, not Sentinel', 'RIG_BAD_OPTION');
+      await stack.redisSentinel.failover();
     },
   },
 ];

@@ -12,10 +12,20 @@ export interface RigRedis {
   readonly password: string;
   readonly env: Record<string, string>;
   readonly process: RigProcess;
-  /** Stops Redis and starts it again on the same port, empty (it keeps nothing on disk). */
-  restart(): Promise<void>;
+  /**
+   * Stops Redis (SIGKILL with `kill`, as a crash) and starts it again on the same port, empty (it
+   * keeps nothing on disk); with `replicaOf`, as a replica of the Redis on that port.
+   */
+  restart(options?: { kill?: boolean; replicaOf?: number }): Promise<void>;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface RedisOptions {
+  /** @default a new random one */
+  readonly password?: string;
+  /** Start as a replica of the Redis on this loopback port (which has the same password). */
+  readonly replicaOf?: number;
 }
 
 /** Sends AUTH and PING over a raw connection; resolves true on PONG. */
@@ -36,12 +46,12 @@ export function redisPing(port: number, password: string): Promise<boolean> {
   });
 }
 
-export async function startRedis(): Promise<RigRedis> {
+export async function startRedis(options: RedisOptions = {}): Promise<RigRedis> {
   const binary = requireTool('redis-server');
   const dir = makeRigDir('redis');
-  const password = secret();
+  const password = options.password ?? secret();
   const config = join(dir, 'redis.conf');
-  const launch = async (port: number): Promise<RigProcess> => {
+  const launch = async (port: number, replicaOf: number | undefined): Promise<RigProcess> => {
     await writeFile(
       config,
       [
@@ -51,6 +61,11 @@ export async function startRedis(): Promise<RigRedis> {
         'appendonly no',
         `dir ${dir}`,
         `requirepass ${password}`,
+        // A replica authenticates to its primary, and any node may become the primary.
+        `masterauth ${password}`,
+        // A new replica syncs at once, not after the 5 s Redis waits for others to join it.
+        'repl-diskless-sync-delay 0',
+        ...(replicaOf === undefined ? [] : [`replicaof 127.0.0.1 ${replicaOf}`]),
         'daemonize no',
         '',
       ].join('\n'),
@@ -69,7 +84,7 @@ export async function startRedis(): Promise<RigRedis> {
     const port = await freePort();
     let server: RigProcess;
     try {
-      server = await launch(port);
+      server = await launch(port, options.replicaOf);
     } catch (error) {
       // Another process took the port between freePort() and the bind: try another.
       if (attempt < 3 && (await tail(join(dir, 'redis-server.log'))).includes('Address already in use')) continue;
@@ -84,9 +99,9 @@ export async function startRedis(): Promise<RigRedis> {
       get process() {
         return server;
       },
-      async restart() {
-        await server.stop();
-        server = await launch(port);
+      async restart({ kill = false, replicaOf }: { kill?: boolean; replicaOf?: number } = {}) {
+        await server.stop(kill ? 0 : undefined);
+        server = await launch(port, replicaOf);
       },
       stop,
       [Symbol.asyncDispose]: stop,

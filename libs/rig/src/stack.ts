@@ -12,6 +12,7 @@ import { routerBirdConfig, startLab, type LabHost, type RigBird, type RigBusLink
 import { startNats, startNatsCluster, type RigNats, type RigNatsCluster } from './nats.js';
 import { makeRigDir, stopAndRemove } from './process.js';
 import { startRedis, type RigRedis } from './redis.js';
+import { startRedisSentinel, type RigRedisSentinel } from './redis-sentinel.js';
 
 const run = promisify(execFile);
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -37,6 +38,8 @@ export interface StackOptions {
   readonly progress?: (step: string) => void;
   /** Three nats-servers in one JetStream cluster (Berth's buckets at three replicas) instead of one. */
   readonly natsCluster?: boolean;
+  /** Redis with two replicas and three sentinels, and two ipam replicas, instead of one of each. */
+  readonly redisSentinel?: boolean;
 }
 
 /** A service of the stack, running as its own process. */
@@ -60,7 +63,10 @@ export interface BerthStack {
   readonly nats: RigNats | undefined;
   /** With `natsCluster`: the three servers. */
   readonly natsCluster: RigNatsCluster | undefined;
-  readonly redis: RigRedis;
+  /** The one Redis; undefined with `redisSentinel`. */
+  readonly redis: RigRedis | undefined;
+  /** With `redisSentinel`: the primary, its replicas and the sentinels. */
+  readonly redisSentinel: RigRedisSentinel | undefined;
   readonly gobgp: RigGobgp;
   /** Present with a lab: the nodes, the speaker and the router, in network namespaces. */
   readonly lab: RigLab | undefined;
@@ -129,20 +135,22 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
         : 'starting NATS, Redis and gobgpd',
     );
     const speakerNetns = host(SPEAKER)?.netns;
-    const [bus, redis, gobgp, kube] = await Promise.all([
+    const [bus, store, gobgp, kube] = await Promise.all([
       options.natsCluster === true ? startNatsCluster() : startNats(),
-      startRedis(),
+      options.redisSentinel === true ? startRedisSentinel() : startRedis(),
       startGobgp(speakerNetns === undefined ? {} : { netns: speakerNetns }),
       options.kubeconfig === undefined ? startControlPlane() : Promise.resolve(undefined),
     ]);
     const nats = 'restart' in bus ? bus : undefined;
     const natsCluster = 'restart' in bus ? undefined : bus;
+    const redis = 'restart' in store ? store : undefined;
+    const redisSentinel = 'restart' in store ? undefined : store;
     // What every Berth process reads to reach the bus, and the servers a node's links lead to.
     const busEnv = natsCluster === undefined ? bus.env : { ...bus.env, BERTH_NATS_REPLICAS: '3' };
     const busUrls = natsCluster?.urls ?? [nats?.url ?? ''];
     cleanups.push(
       () => bus.stop(),
-      () => redis.stop(),
+      () => store.stop(),
       () => gobgp.stop(),
     );
     if (kube !== undefined) cleanups.push(() => kube.stop());
@@ -182,9 +190,18 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
     progress('starting watcher, ipam, route-publisher' + (lab === undefined ? '' : ' and a node-agent on each node'));
     const base = options.healthPortBase ?? 9101;
     const port = (name: keyof typeof HEALTH_PORTS) => String(base === 0 ? 0 : base + HEALTH_PORTS[name]);
-    const settings = new Map<StackService, { env: Record<string, string>; node: LabHost | undefined }>();
-    const launch = (name: keyof typeof HEALTH_PORTS, env: Record<string, string>, node?: LabHost): StackService => {
-      const file = node === undefined ? `${name}.log` : `${name}-${node.name}.log`;
+    const settings = new Map<
+      StackService,
+      { env: Record<string, string>; node: LabHost | undefined; replica: string }
+    >();
+    /** Starts a service; `replica` tells apart the log files of several of one name (`-2`). */
+    const launch = (
+      name: keyof typeof HEALTH_PORTS,
+      env: Record<string, string>,
+      node?: LabHost,
+      replica = '',
+    ): StackService => {
+      const file = node === undefined ? `${name}${replica}.log` : `${name}-${node.name}.log`;
       const log = createWriteStream(join(logDir, file), { flags: 'a' });
       const proc = startBerthProcess(
         main(name),
@@ -194,12 +211,15 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
       void proc.exit.then(() => log.end());
       const service: StackService = { name, process: proc, ...(node === undefined ? {} : { node: node.name }) };
       services.push(service);
-      settings.set(service, { env, node });
+      settings.set(service, { env, node, replica });
       return service;
     };
     const busLinks = new Map<string, RigBusLink>();
     launch('watcher', { ...busEnv, BERTH_KUBECONFIG: watcherConfig });
-    launch('ipam', { ...busEnv, ...redis.env });
+    launch('ipam', { ...busEnv, ...store.env });
+    // Under Sentinel a second ipam replica leases too, as the chart runs two; its health port is free.
+    if (redisSentinel !== undefined)
+      launch('ipam', { ...busEnv, ...store.env, BERTH_HEALTH_PORT: '0' }, undefined, '-2');
     launch('route-publisher', { ...busEnv, BERTH_GOBGP_TARGET: gobgp.target, BERTH_SPEAKER_NAME: SPEAKER });
     for (const name of lab === undefined ? [] : NODES) {
       const node = host(name) as LabHost;
@@ -229,7 +249,7 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
       await service.process.exit;
       services.splice(services.indexOf(service), 1);
       settings.delete(service);
-      const again = launch(service.name, setting.env, setting.node);
+      const again = launch(service.name, setting.env, setting.node, setting.replica);
       await started(again);
       return again;
     };
@@ -262,6 +282,7 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
       nats,
       natsCluster,
       redis,
+      redisSentinel,
       gobgp,
       lab,
       services,
@@ -311,7 +332,7 @@ function guide(stack: BerthStack, kube: RigControlPlane | undefined): string[] {
     kube === undefined
       ? `Berth's services run here against the cluster of ${stack.kubeconfig}.`
       : `kube-apiserver ${kube.version} at ${kube.server}, with nodes ${NODES.join(', ')}, Berth's CRDs and the default IPPools.`,
-    `NATS at ${stack.natsCluster?.urls.join(', ') ?? stack.nats?.url ?? ''}, Redis at ${stack.redis.host}:${stack.redis.port}, gobgpd's API at ${stack.gobgp.target}.`,
+    `NATS at ${stack.natsCluster?.urls.join(', ') ?? stack.nats?.url ?? ''}, Redis at ${stack.redis === undefined ? `sentinels ${stack.redisSentinel?.env['BERTH_REDIS_SENTINELS'] ?? ''}` : `${stack.redis.host}:${stack.redis.port}`}, gobgpd's API at ${stack.gobgp.target}.`,
     `Logs: ${stack.logDir}/`,
     '',
     'In another terminal:',

@@ -115,7 +115,9 @@ export class Ipam {
       if (!this.#started) continue;
       const intact = await this.store.intact().catch(() => true); // Redis away: its reconnect restores.
       if (!intact) {
-        this.logger.warn('Redis has lost its leases: restoring them before leasing anything');
+        this.logger.warn(
+          'Redis may have lost leases (emptied, or a new primary): restoring them before leasing anything',
+        );
         await this.repair();
       }
     }
@@ -124,20 +126,29 @@ export class Ipam {
   /**
    * Puts back into Redis every lease this replica knows, every one the allocations bucket says
    * was granted, and every address already in a Service's status, then marks the store intact:
-   * until then Redis refuses new claims, so an emptied Redis never hands those addresses to
-   * someone else.
+   * until then Redis refuses new claims, so an emptied Redis (or a promoted replica that missed
+   * the last leases) never hands those addresses to someone else. A lease of this replica's that
+   * no one was told of and that another Service now holds is dropped, and its Service decided again.
    */
   async restore(): Promise<void> {
+    const history = await this.store.history();
     let restored = 0;
     const put = async (lease: Lease, source: string) => {
       const result = await this.store.restore(lease);
       if (result.type === 'claimed') restored++;
-      if (result.type === 'taken')
-        this.logger.error(
-          { service: lease.service, vip: lease.addresses, holder: result.holder, source },
-          'address to restore is leased to another Service',
-        );
-      else this.#leases.set(result.type === 'existing' ? result.lease : lease);
+      if (result.type !== 'taken') {
+        this.#leases.set(result.type === 'existing' ? result.lease : lease);
+        return;
+      }
+      this.logger.error(
+        { service: lease.service, vip: lease.addresses, holder: result.holder, source },
+        'address to restore is leased to another Service',
+      );
+      if (this.#leases.get(lease.serviceUid) === lease) {
+        this.#leases.delete(lease.serviceUid);
+        this.#published.delete(lease.service);
+        this.#worker.touch(lease.service);
+      }
     };
     for (const lease of [...this.#leases.values()]) await put(lease, 'leases');
     for (const allocation of (await this.allocations.current()).values()) {
@@ -153,7 +164,7 @@ export class Ipam {
       const decision = { pool: pool?.key ?? '', mode: pool?.mode ?? ('bgp' as const), addresses: svc.ingress };
       await put(leaseFor(svc, sharingOf(svc), decision), 'status');
     }
-    await this.store.markIntact();
+    await this.store.markIntact(history);
     if (restored > 0) this.logger.warn({ restored }, 'restored leases Redis did not have');
   }
 

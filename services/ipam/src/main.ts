@@ -15,14 +15,18 @@ await runService({
     const allocations = await bus.bucket(Buckets.allocations);
     const redis = connectRedis(config, logger, readiness);
     const shell = new Ipam(
-      new LeaseStore(redis, config.redisPrefix),
+      new LeaseStore(redis, config.redisPrefix, {
+        minReplicas: config.redisMinReplicas,
+        replicaTimeoutMs: config.redisReplicaTimeoutMs,
+      }),
       allocations,
       bus,
       logger,
       registry,
       `berth/ipam/${hostname()}`,
     );
-    // Redis can come back empty after a restart, or be emptied while up: put back every lease ipam knows.
+    // Redis can come back empty after a restart, be emptied while up, or be a promoted replica that
+    // missed the last leases: put back every lease ipam knows.
     onReconnect(redis, () => {
       logger.info('reconnected to Redis: restoring leases');
       void shell.repair();

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type { Logger, Readiness } from '@berth/runtime';
-import { Redis } from 'ioredis';
+import type { ConnectionOptions } from 'node:tls';
+import { ConfigError, type Logger, type Readiness } from '@berth/runtime';
+import { Redis, type RedisOptions } from 'ioredis';
 
 export interface RedisConfig {
   readonly redisUrl: string;
@@ -9,37 +10,91 @@ export interface RedisConfig {
   readonly redisTlsCa?: string | undefined;
   readonly redisTlsCert?: string | undefined;
   readonly redisTlsKey?: string | undefined;
+  readonly redisSentinels: readonly string[];
+  readonly redisSentinelMaster: string;
+  readonly redisSentinelUsername?: string | undefined;
+  readonly redisSentinelPassword?: string | undefined;
+}
+
+/** A `redis://` or `rediss://` URL's host, port and whether it asks for TLS. */
+function endpoint(text: string, variable: string, defaultPort: number): { host: string; port: number; tls: boolean } {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError([`${variable}: ${JSON.stringify(text)} is not a URL: write redis://host:port`]);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+    throw new ConfigError([`${variable}: ${JSON.stringify(text)} must start with redis:// (or rediss:// for TLS)`]);
+  return { host: url.hostname, port: Number(url.port || defaultPort), tls: url.protocol === 'rediss:' };
+}
+
+/** What says where Redis is, of ioredis's options. */
+type Target = Pick<
+  RedisOptions,
+  | 'host'
+  | 'port'
+  | 'tls'
+  | 'sentinels'
+  | 'name'
+  | 'sentinelUsername'
+  | 'sentinelPassword'
+  | 'enableTLSForSentinelMode'
+  | 'sentinelTLS'
+  | 'sentinelRetryStrategy'
+>;
+
+/** Where to connect: one Redis at its URL, or the primary the sentinels name. */
+function where(config: RedisConfig): { options: Target; server: string } {
+  const tlsOptions = (): ConnectionOptions => ({
+    ...(config.redisTlsCa === undefined ? {} : { ca: readFileSync(config.redisTlsCa) }),
+    ...(config.redisTlsCert === undefined ? {} : { cert: readFileSync(config.redisTlsCert) }),
+    ...(config.redisTlsKey === undefined ? {} : { key: readFileSync(config.redisTlsKey) }),
+  });
+  if (config.redisSentinels.length === 0) {
+    const { host, port, tls } = endpoint(config.redisUrl, 'BERTH_REDIS_URL', 6379);
+    return { options: { host, port, ...(tls ? { tls: tlsOptions() } : {}) }, server: `${host}:${port}` };
+  }
+  const sentinels = config.redisSentinels.map((s) => endpoint(s, 'BERTH_REDIS_SENTINELS', 26379));
+  const tls = sentinels[0]?.tls === true;
+  if (sentinels.some((s) => s.tls !== tls))
+    throw new ConfigError([
+      'BERTH_REDIS_SENTINELS mixes redis:// and rediss://: use rediss:// for all (TLS to the sentinels and Redis) or for none',
+    ]);
+  return {
+    options: {
+      sentinels: sentinels.map(({ host, port }) => ({ host, port })),
+      name: config.redisSentinelMaster,
+      ...(config.redisSentinelUsername === undefined ? {} : { sentinelUsername: config.redisSentinelUsername }),
+      ...(config.redisSentinelPassword === undefined ? {} : { sentinelPassword: config.redisSentinelPassword }),
+      ...(tls ? { tls: tlsOptions(), enableTLSForSentinelMode: true, sentinelTLS: tlsOptions() } : {}),
+      // Sentinels are asked again quickly while they elect a new primary.
+      sentinelRetryStrategy: (attempt) => Math.min(100 * attempt, 1000),
+    },
+    server: `primary ${config.redisSentinelMaster} of ${config.redisSentinels.join(', ')}`,
+  };
 }
 
 /**
  * A Redis connection that fails commands at once while Redis is down (ipam then leases nothing
- * rather than queueing guesses), reconnects forever, and reports `redis` unready meanwhile.
+ * rather than queueing guesses), reconnects forever (under Sentinel, to whichever primary the
+ * sentinels name), and reports `redis` unready meanwhile.
  */
 export function connectRedis(config: RedisConfig, logger: Logger, readiness: Readiness): Redis {
-  const url = new URL(config.redisUrl);
-  const tls = url.protocol === 'rediss:';
+  const { options, server } = where(config);
   readiness.notReady('redis', 'connecting to Redis');
   const redis = new Redis({
-    host: url.hostname,
-    port: Number(url.port || 6379),
+    ...options,
     ...(config.redisUsername === undefined ? {} : { username: config.redisUsername }),
     ...(config.redisPassword === undefined ? {} : { password: config.redisPassword }),
-    ...(tls
-      ? {
-          tls: {
-            ...(config.redisTlsCa === undefined ? {} : { ca: readFileSync(config.redisTlsCa) }),
-            ...(config.redisTlsCert === undefined ? {} : { cert: readFileSync(config.redisTlsCert) }),
-            ...(config.redisTlsKey === undefined ? {} : { key: readFileSync(config.redisTlsKey) }),
-          },
-        }
-      : {}),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 5000),
+    // Within a second of Redis (or a new primary) being back, so leasing resumes soon after a failover.
+    retryStrategy: (attempt) => Math.min(100 * attempt, 1000),
   });
   redis.on('ready', () => {
     readiness.ready('redis');
-    logger.info({ server: `${url.hostname}:${url.port}` }, 'connected to Redis');
+    logger.info({ server }, 'connected to Redis');
   });
   redis.on('close', () => readiness.notReady('redis', 'disconnected from Redis'));
   redis.on('error', (error: Error) => logger.warn({ err: error }, 'Redis error'));

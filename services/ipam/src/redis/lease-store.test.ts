@@ -9,7 +9,7 @@ import { canShare } from '../allocate/allocate.js';
 import { leaseService, RacesLostError } from '../lease-service.js';
 import type { Lease } from '../allocate/lease.js';
 import { LeaseIndex } from '../allocate/lease-index.js';
-import { LeaseStore, LeaseUnreadableError } from './lease-store.js';
+import { LeaseStore, LeaseUnconfirmedError, LeaseUnreadableError, PrimaryChangedError } from './lease-store.js';
 
 const pool = examplePool('v6', ['2001:db8::/116']);
 const service = (i: number) => exampleService(i, 'shop');
@@ -23,6 +23,9 @@ const leaseOf = (svc: ServiceSnapshot, addresses: string[], sharingKey?: string)
   externalTrafficPolicy: 'Cluster',
   ...(sharingKey === undefined ? {} : { sharingKey }),
 });
+
+/** Marks the store's leases whole in the current replication history, as a finished restore does. */
+const whole = async (store: LeaseStore) => store.markIntact(await store.history());
 
 /** One ipam replica: decides from its own view of the leases and claims, as ipam's shell does (leaseService). */
 async function replica(store: LeaseStore, services: readonly ServiceSnapshot[]): Promise<{ lostRaces: number }> {
@@ -63,7 +66,7 @@ describe('lease store - against a real redis-server', () => {
 
   it('claims atomically, keeps the first lease, refuses a taken address, and releases idempotently', async () => {
     const store = new LeaseStore(connect(), 'test1:');
-    await store.markIntact();
+    await whole(store);
     const [a, b] = [service(1), service(2)];
     assert.deepEqual(await store.claim(leaseOf(a, ['2001:db8::1'])), { type: 'claimed' });
     const again = await store.claim(leaseOf(a, ['2001:db8::9']));
@@ -83,7 +86,7 @@ describe('lease store - against a real redis-server', () => {
   it('after FLUSHALL claims nothing (lost) until the leases are restored and the store marked intact', async () => {
     const client = connect();
     const store = new LeaseStore(client, 'flushed:');
-    await store.markIntact();
+    await whole(store);
     const [a, b] = [service(1), service(2)];
     assert.deepEqual(await store.claim(leaseOf(a, ['2001:db8::1'])), { type: 'claimed' });
     await client.flushall();
@@ -91,7 +94,7 @@ describe('lease store - against a real redis-server', () => {
     assert.deepEqual(await store.claim(leaseOf(b, ['2001:db8::1'])), { type: 'lost' }, 'the address is not free');
     assert.deepEqual(await store.restore(leaseOf(a, ['2001:db8::1'])), { type: 'claimed' });
     assert.equal(await store.intact(), false, 'restoring alone does not mark it');
-    await store.markIntact();
+    await whole(store);
     assert.deepEqual(await store.claim(leaseOf(b, ['2001:db8::1'])), {
       type: 'taken',
       address: '2001:db8::1',
@@ -102,7 +105,7 @@ describe('lease store - against a real redis-server', () => {
   it('refuses a lease in Redis that breaks its schema, naming the key and what is wrong', async () => {
     const client = connect();
     const store = new LeaseStore(client, 'corrupt:');
-    await store.markIntact();
+    await whole(store);
     assert.deepEqual(await store.claim(leaseOf(service(1), ['2001:db8::1'])), { type: 'claimed' });
     await client.set(
       'corrupt:lease:uid-2',
@@ -119,7 +122,7 @@ describe('lease store - against a real redis-server', () => {
 
   it('lets Services share an address only under one sharing key, on different ports', async () => {
     const store = new LeaseStore(connect(), 'test2:');
-    await store.markIntact();
+    await whole(store);
     const on = (i: number, port: number, key?: string) => {
       const svc = { ...service(i), ports: [{ protocol: 'UDP' as const, port }] };
       return leaseOf(svc, ['2001:db8::5'], key);
@@ -133,7 +136,7 @@ describe('lease store - against a real redis-server', () => {
 
   it('the claim script shares an address exactly when allocate’s rule (canShare) does, case for case', async (t) => {
     const store = new LeaseStore(connect(), 'sharing:');
-    await store.markIntact();
+    await whole(store);
     const PORTS = [80, 443, 8080, 53].flatMap((port) => [
       { protocol: 'TCP' as const, port },
       { protocol: 'UDP' as const, port },
@@ -191,7 +194,7 @@ describe('lease store - against a real redis-server', () => {
   it('three replicas racing over 2,000 Services end with 2,000 distinct addresses, checked in Redis', async () => {
     const services = Array.from({ length: 2000 }, (_, i) => service(i));
     const orders = fc.sample(fc.shuffledSubarray(services, { minLength: services.length }), { numRuns: 3, seed: 7 });
-    await new LeaseStore(connect(), 'race:').markIntact();
+    await whole(new LeaseStore(connect(), 'race:'));
     const results = await Promise.all(orders.map((order) => replica(new LeaseStore(connect(), 'race:'), order)));
     assert.ok(
       results.some((r) => r.lostRaces > 0),
@@ -204,5 +207,79 @@ describe('lease store - against a real redis-server', () => {
     const addresses = leases.flatMap((l) => l.addresses);
     assert.equal(new Set(addresses).size, 2000, 'no address leased twice');
     for (const address of addresses.slice(0, 50)) assert.equal(await check.hlen(`race:addr:${address}`), 1);
+  });
+});
+
+describe('lease store - a primary, its replica, and a failover', () => {
+  let primary: RigRedis;
+  let replica: RigRedis;
+  const clients: Redis[] = [];
+  const connect = (node: RigRedis) => {
+    const client = new Redis({ host: node.host, port: node.port, password: node.password, maxRetriesPerRequest: 1 });
+    clients.push(client);
+    return client;
+  };
+  before(async () => {
+    primary = await startRedis();
+    replica = await startRedis({ password: primary.password, replicaOf: primary.port });
+    const info = connect(replica);
+    for (let i = 0; i < 200 && !/master_link_status:up/.test(await info.info('replication')); i++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+  });
+  after(async () => {
+    for (const client of clients) client.disconnect();
+    await Promise.all([primary.stop(), replica.stop()]);
+  });
+
+  it('a claim returns once the replicas have it (WAIT), and says so when too few do', async () => {
+    const store = new LeaseStore(connect(primary), 'wait:', { minReplicas: 1, replicaTimeoutMs: 1000 });
+    await whole(store);
+    assert.deepEqual(await store.claim(leaseOf(service(1), ['2001:db8::1'])), { type: 'claimed' });
+    assert.equal((await new LeaseStore(connect(replica), 'wait:').get('uid-1'))?.addresses[0], '2001:db8::1');
+
+    const tooMany = new LeaseStore(connect(primary), 'wait:', { minReplicas: 2, replicaTimeoutMs: 100 });
+    await assert.rejects(tooMany.claim(leaseOf(service(2), ['2001:db8::2'])), (error: unknown) => {
+      assert.ok(error instanceof LeaseUnconfirmedError);
+      assert.match(error.message, /only 1 of 2 Redis replicas confirmed the lease within 100 ms/);
+      return true;
+    });
+  });
+
+  it('a promoted replica that missed a lease claims nothing until the leases are restored there', async () => {
+    const primaryClient = connect(primary);
+    const onPrimary = new LeaseStore(primaryClient, 'failover:');
+    await whole(onPrimary);
+    const replicated = new LeaseStore(primaryClient, 'failover:', { minReplicas: 1, replicaTimeoutMs: 1000 });
+    assert.deepEqual(await replicated.claim(leaseOf(service(1), ['2001:db8::1'])), { type: 'claimed' });
+    const replicaClient = connect(replica);
+
+    // The replica is promoted (as Sentinel does) before it hears of the next lease, which the old
+    // primary acknowledges all the same.
+    const before = await onPrimary.history();
+    await replicaClient.call('REPLICAOF', 'NO', 'ONE');
+    assert.deepEqual(await onPrimary.claim(leaseOf(service(2), ['2001:db8::2'])), { type: 'claimed' });
+
+    const onPromoted = new LeaseStore(replicaClient, 'failover:');
+    assert.notEqual(await onPromoted.history(), before, 'a promoted replica begins its own history');
+    assert.equal((await onPromoted.get('uid-1'))?.addresses[0], '2001:db8::1', 'it has what was replicated');
+    assert.equal(await onPromoted.get('uid-2'), undefined, 'and not the last lease');
+    assert.equal(await onPromoted.intact(), false);
+    assert.deepEqual(
+      await onPromoted.claim(leaseOf(service(3), ['2001:db8::2'])),
+      { type: 'lost' },
+      'the missed lease’s address is not handed out',
+    );
+
+    // A restore that began before another failover does not mark the leases whole.
+    await assert.rejects(onPromoted.markIntact(before), PrimaryChangedError);
+    const history = await onPromoted.history();
+    assert.deepEqual(await onPromoted.restore(leaseOf(service(2), ['2001:db8::2'])), { type: 'claimed' });
+    await onPromoted.markIntact(history);
+    assert.equal(await onPromoted.intact(), true);
+    assert.deepEqual(await onPromoted.claim(leaseOf(service(3), ['2001:db8::2'])), {
+      type: 'taken',
+      address: '2001:db8::2',
+      holder: 'uid-2',
+    });
   });
 });

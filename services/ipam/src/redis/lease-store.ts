@@ -18,15 +18,24 @@ class Script {
   }
 }
 
+// The replication ID of the primary a script runs on. A replica promoted by a failover starts a new
+// one, and so does a restarted primary: either may lack writes the primary before it acknowledged.
+const HISTORY = `local function history()
+  return string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
+end
+`;
+
 // KEYS[1]: the intact marker; KEYS[2]: the lease; KEYS[3..]: one hash per address, uid → how that
 // Service shares (JSON: k sharing key, p its protocol/port pairs, c whether its traffic policy is
 // Cluster, s its pod selector). ARGV: uid, this Service's sharing JSON, lease JSON, and 'restore'
-// when putting back a lease Redis lost. Without the marker Redis has lost its leases (FLUSHALL, a
-// new empty primary): nothing new is leased until they are restored. An address is shared only
+// when putting back a lease Redis lost. The marker names the replication history the leases were
+// last known whole in; without it, or under another history, Redis may have lost leases (FLUSHALL,
+// a new empty primary, a replica promoted before it had every lease): nothing new is leased until
+// they are restored. An address is shared only
 // under one key, with no pair used twice, and with all Cluster or one selector: the same rule as
 // allocate(), checked here too so two replicas racing cannot both break it.
-const CLAIM = new Script(`
-if ARGV[4] ~= 'restore' and redis.call('EXISTS', KEYS[1]) == 0 then return {'lost'} end
+const CLAIM = new Script(`${HISTORY}
+if ARGV[4] ~= 'restore' and redis.call('GET', KEYS[1]) ~= history() then return {'lost'} end
 local existing = redis.call('GET', KEYS[2])
 if existing then return {'existing', existing} end
 local mine = cjson.decode(ARGV[2])
@@ -62,6 +71,19 @@ redis.call('DEL', KEYS[1])
 return 1
 `);
 
+// KEYS[1]: the intact marker. ARGV[1]: the history the restore began in. Marks the leases whole in
+// that history, unless the primary changed meanwhile (the restore may have written to another).
+const MARK_INTACT = new Script(`${HISTORY}
+if history() ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+`);
+
+// KEYS[1]: the intact marker.
+const INTACT = new Script(`${HISTORY}
+return redis.call('GET', KEYS[1]) == history() and 1 or 0
+`);
+
 /** How a lease may share its addresses, as the claim script reads it. */
 function sharing(lease: Lease): string {
   return JSON.stringify({
@@ -78,24 +100,52 @@ export class LeaseUnreadableError extends Error {
   readonly code = 'BERTH_IPAM_LEASE_UNREADABLE';
 }
 
+/** Redis's primary changed while the leases were being restored: restore them again. */
+export class PrimaryChangedError extends Error {
+  override readonly name = 'PrimaryChangedError';
+  readonly code = 'BERTH_IPAM_PRIMARY_CHANGED';
+  constructor() {
+    super("Redis's primary changed while the leases were being restored; restoring again");
+  }
+}
+
+/** A lease Redis took but too few replicas confirmed: it is not published until they do. */
+export class LeaseUnconfirmedError extends Error {
+  override readonly name = 'LeaseUnconfirmedError';
+  readonly code = 'BERTH_IPAM_LEASE_UNCONFIRMED';
+}
+
+export interface LeaseStoreOptions {
+  /**
+   * Replicas that must have a lease (Redis WAIT) before a claim returns: 0 for a Redis without
+   * replicas, 1 or more under Sentinel.
+   * @default 0
+   */
+  readonly minReplicas: number;
+  /** How long a claim waits for them. @default 1000 */
+  readonly replicaTimeoutMs: number;
+}
+
 export type ClaimResult =
   | { readonly type: 'claimed' }
   /** Another replica leased this Service first: its lease stands. */
   | { readonly type: 'existing'; readonly lease: Lease }
   /** An address went to another Service meanwhile: decide again with fresh leases. */
   | { readonly type: 'taken'; readonly address: string; readonly holder: string }
-  /** Redis has lost its leases (its marker is gone): nothing is leased until they are restored. */
+  /** Redis may have lost leases (its marker is gone, or names another history): nothing is leased until they are restored. */
   | { readonly type: 'lost' };
 
 /**
  * VIP leases in Redis, the source of truth. Keys live under one prefix that ipam alone owns:
  * `lease:<service UID>` (the lease as JSON), `addr:<address>` (who holds the address), and
- * `intact`, set once the leases are known to be whole: a Redis that lost its data lost it too.
+ * `intact`, the replication history in which the leases are known to be whole: a Redis that lost
+ * its data lost it too, and a promoted replica holds another history.
  */
 export class LeaseStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix = 'berth:ipam:v1:',
+    private readonly options: LeaseStoreOptions = { minReplicas: 0, replicaTimeoutMs: 1000 },
   ) {}
 
   private leaseKey(uid: string): string {
@@ -120,14 +170,44 @@ export class LeaseStore {
     return this.#claim(lease, 'restore');
   }
 
-  /** Says the leases are whole again: new claims may go ahead. */
-  async markIntact(): Promise<void> {
-    await this.redis.set(this.intactKey, new Date().toISOString());
+  /**
+   * The replication history of the primary this store talks to: read it before restoring, and
+   * hand it to `markIntact`, so a failover in the middle of a restore is noticed.
+   */
+  async history(): Promise<string> {
+    const info = await this.redis.info('replication');
+    const id = /^master_replid:([0-9a-f]+)/m.exec(info)?.[1];
+    if (id === undefined) throw new Error(`Redis's INFO replication names no master_replid: ${info.slice(0, 200)}`);
+    return id;
   }
 
-  /** Whether Redis still holds its leases (false after FLUSHALL, or on a new empty primary). */
+  /**
+   * Says the leases are whole again in `history`: new claims may go ahead. Throws
+   * `PrimaryChangedError` when Redis's primary changed since, so the restore runs again.
+   */
+  async markIntact(history: string): Promise<void> {
+    if ((await MARK_INTACT.run(this.redis, [this.intactKey], [history])) !== 1) throw new PrimaryChangedError();
+  }
+
+  /**
+   * Whether Redis still holds its leases: false after FLUSHALL, on a new empty primary, and on a
+   * promoted replica until the leases have been restored there.
+   */
   async intact(): Promise<boolean> {
-    return (await this.redis.exists(this.intactKey)) === 1;
+    return (await INTACT.run(this.redis, [this.intactKey], [])) === 1;
+  }
+
+  /**
+   * Waits until `minReplicas` replicas have every write this connection made (WAIT), so that a
+   * replica Sentinel promotes has the lease before anyone is told of it.
+   */
+  async #replicated(): Promise<void> {
+    if (this.options.minReplicas === 0) return;
+    const acked = Number(await this.redis.call('WAIT', this.options.minReplicas, this.options.replicaTimeoutMs));
+    if (acked < this.options.minReplicas)
+      throw new LeaseUnconfirmedError(
+        `only ${acked} of ${this.options.minReplicas} Redis replicas confirmed the lease within ${this.options.replicaTimeoutMs} ms: check the replicas (INFO replication); the allocation is published once they have it`,
+      );
   }
 
   async #claim(lease: Lease, mode: 'lease' | 'restore'): Promise<ClaimResult> {
@@ -136,11 +216,12 @@ export class LeaseStore {
       [this.intactKey, this.leaseKey(lease.serviceUid), ...lease.addresses.map((a) => this.addressKey(a))],
       [lease.serviceUid, sharing(lease), JSON.stringify(lease), mode],
     )) as string[];
-    if (reply[0] === 'ok') return { type: 'claimed' };
     if (reply[0] === 'lost') return { type: 'lost' };
-    if (reply[0] === 'existing')
-      return { type: 'existing', lease: this.read(this.leaseKey(lease.serviceUid), reply[1]) };
-    return { type: 'taken', address: (reply[1] ?? '').slice(this.addressKey('').length), holder: reply[2] ?? '' };
+    if (reply[0] === 'taken')
+      return { type: 'taken', address: (reply[1] ?? '').slice(this.addressKey('').length), holder: reply[2] ?? '' };
+    if (mode === 'lease') await this.#replicated();
+    if (reply[0] === 'ok') return { type: 'claimed' };
+    return { type: 'existing', lease: this.read(this.leaseKey(lease.serviceUid), reply[1]) };
   }
 
   /** A lease as Redis holds it, checked against its schema. */
