@@ -89,6 +89,10 @@ const INSTALLS: readonly { desc: string; values: Record<string, unknown> }[] = [
       },
     },
   },
+  {
+    desc: 'one NATS server and one Redis, for a small cluster',
+    values: { nats: { replicas: 1 }, redis: { sentinel: { enabled: false } } },
+  },
 ];
 
 async function withValuesFile<T>(values: Record<string, unknown>, use: (file: string) => Promise<T>): Promise<T> {
@@ -115,8 +119,8 @@ async function lint(values: Record<string, unknown>): Promise<string> {
 }
 
 /** The pod template of a workload, with its containers. */
-function podSpec(object: KubeObject): PodSpec | undefined {
-  const template = object.spec?.['template'] as { spec?: PodSpec } | undefined;
+function podSpec(object: KubeObject | undefined): PodSpec | undefined {
+  const template = object?.spec?.['template'] as { spec?: PodSpec } | undefined;
   return template?.spec;
 }
 
@@ -181,12 +185,7 @@ describe('helm chart deploy/helm/berth', { timeout: 170_000 }, () => {
     assert.equal(byName(podNetwork, 'Deployment', 'berth-route-publisher')?.spec?.['replicas'], 3);
 
     const env = (object: KubeObject | undefined) =>
-      Object.fromEntries(
-        (podSpec(object ?? { apiVersion: '', kind: '', metadata: { name: '' } })?.containers[0]?.env ?? []).map((e) => [
-          e.name,
-          e.value ?? '(from the pod)',
-        ]),
-      );
+      Object.fromEntries((podSpec(object)?.containers[0]?.env ?? []).map((e) => [e.name, e.value ?? '(from the pod)']));
     assert.equal(env(daemonSet)['BERTH_NODE_NAME'], '(from the pod)', 'per-node: each speaker is its node');
     assert.equal(env(deployment)['BERTH_NODE_NAME'], undefined, 'central: not tied to a node');
     assert.equal(env(byName(podNetwork, 'Deployment', 'berth-route-publisher'))['BERTH_ROUTER_ID'], '192.0.2.1');
@@ -279,15 +278,80 @@ describe('helm chart deploy/helm/berth', { timeout: 170_000 }, () => {
     assert.ok(checked > 20, `only ${checked} containers checked`);
   });
 
-  it('the bundled NATS runs JetStream with a configuration nats-server accepts', async (t) => {
-    const config = byName(accepted.get(INSTALLS[0]?.desc ?? '') ?? [], 'ConfigMap', 'berth-nats')?.data?.['nats.conf'];
-    assert.ok(config !== undefined && config.includes('jetstream {'), 'JetStream is on');
+  it('the bundled NATS: three servers in one JetStream cluster by default, or one, with configurations nats-server accepts', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-helm-test-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
-    await writeFile(join(dir, 'nats.conf'), config);
-    const env = { ...process.env, POD_NAME: 'berth-nats-0', NATS_USER: 'berth', NATS_PASSWORD: 's3cret' };
-    const { stderr } = await run('nats-server', ['-c', join(dir, 'nats.conf'), '-t'], { env });
-    assert.match(stderr, /is valid/);
+    for (const [install, servers] of [
+      [INSTALLS[0], 3],
+      [INSTALLS[5], 1],
+    ] as const) {
+      const objects = accepted.get(install?.desc ?? '') ?? [];
+      const config = byName(objects, 'ConfigMap', 'berth-nats')?.data?.['nats.conf'];
+      assert.ok(config !== undefined && config.includes('jetstream {'), 'JetStream is on');
+      assert.equal(config.includes('cluster {'), servers > 1, `a cluster block with ${servers} server(s)`);
+      const statefulSet = byName(objects, 'StatefulSet', 'berth-nats');
+      assert.equal(statefulSet?.spec?.['replicas'], servers);
+      // The environment the kubelet gives each server, its routes' URLs expanded.
+      const env: Record<string, string> = { POD_NAME: 'berth-nats-0', NATS_USER: 'berth', NATS_PASSWORD: 's3cret' };
+      for (const e of podSpec(statefulSet)?.containers[0]?.env ?? [])
+        if (e.value !== undefined) env[e.name] = e.value.replace('$(NATS_ROUTE_PASSWORD)', 'r0ute');
+      if (servers > 1) {
+        env['NATS_ROUTE_PASSWORD'] = 'r0ute';
+        assert.equal(
+          env['NATS_ROUTE_2'],
+          `nats://route:r0ute@berth-nats-2.berth-nats-headless.${NAMESPACE}.svc:6222`,
+          'each route names a server by its pod',
+        );
+      }
+      await writeFile(join(dir, 'nats.conf'), config);
+      const { stderr } = await run('nats-server', ['-c', join(dir, 'nats.conf'), '-t'], {
+        env: { ...process.env, ...env },
+      });
+      assert.match(stderr, /is valid/);
+      const ipam = podSpec(byName(objects, 'Deployment', 'berth-ipam'));
+      const ipamEnv = new Map((ipam?.containers[0]?.env ?? []).map((e) => [e.name, e.value]));
+      assert.equal(ipamEnv.get('BERTH_NATS_SERVERS')?.split(',').length, servers, 'every server for the clients');
+      assert.equal(ipamEnv.get('BERTH_NATS_REPLICAS'), servers > 1 ? '3' : undefined, "Berth's buckets on three");
+    }
+  });
+
+  it('the bundled Redis: three servers under Sentinel by default (ipam asks the sentinels), or one', async () => {
+    const env = (objects: readonly KubeObject[]) =>
+      new Map(
+        (podSpec(byName(objects, 'Deployment', 'berth-ipam'))?.containers[0]?.env ?? []).map((e) => [
+          e.name,
+          e.value ?? '(from a Secret)',
+        ]),
+      );
+    const ha = accepted.get(INSTALLS[0]?.desc ?? '') ?? [];
+    const statefulSet = byName(ha, 'StatefulSet', 'berth-redis');
+    assert.equal(statefulSet?.spec?.['replicas'], 3);
+    assert.deepEqual(
+      podSpec(statefulSet)?.containers.map((c) => c.name),
+      ['redis', 'sentinel'],
+    );
+    assert.ok(byName(ha, 'PodDisruptionBudget', 'berth-redis'), 'a drain takes one Redis pod at a time');
+    assert.equal(byName(ha, 'Service', 'berth-redis'), undefined, 'no Service that would mix primary and replicas');
+    const haEnv = env(ha);
+    assert.equal(haEnv.get('BERTH_REDIS_URL'), undefined);
+    assert.equal(
+      haEnv.get('BERTH_REDIS_SENTINELS'),
+      [0, 1, 2].map((i) => `redis://berth-redis-${i}.berth-redis-headless.${NAMESPACE}.svc:26379`).join(','),
+    );
+    assert.equal(haEnv.get('BERTH_REDIS_SENTINEL_PASSWORD'), '(from a Secret)');
+    assert.equal(haEnv.get('BERTH_REDIS_MIN_REPLICAS'), '1', 'a lease is published once a replica has it');
+    // The start scripts are POSIX sh, as the images' shells (busybox, dash) read it.
+    const scripts = byName(ha, 'ConfigMap', 'berth-redis-scripts')?.data ?? {};
+    assert.deepEqual(Object.keys(scripts).sort(), ['lib.sh', 'redis.sh', 'sentinel.sh']);
+    for (const [name, text] of Object.entries(scripts))
+      await run('dash', ['-n', '-c', text]).catch((error: unknown) =>
+        assert.fail(`${name} is not valid sh: ${String(error)}`),
+      );
+
+    const single = accepted.get(INSTALLS[5]?.desc ?? '') ?? [];
+    assert.equal(byName(single, 'StatefulSet', 'berth-redis')?.spec?.['replicas'], 1);
+    assert.equal(env(single).get('BERTH_REDIS_URL'), `redis://berth-redis.${NAMESPACE}.svc:6379`);
+    assert.equal(env(single).get('BERTH_REDIS_SENTINELS'), undefined);
   });
 
   it('the generated NATS password never begins with a digit, which nats-server would read as a number', async () => {
@@ -316,6 +380,9 @@ describe('helm chart deploy/helm/berth', { timeout: 170_000 }, () => {
     await refused(['nats.deploy=false'], /set nats.url/);
     await refused(['redis.deploy=false'], /set redis.url/);
     await refused(['routePublisher.routerId=fe80::1'], /routerId/);
+    await refused(['nats.replicas=2'], /nats\/replicas/);
+    await refused(['redis.replicas=2'], /needs redis.replicas of 3 or more/);
+    await refused(['redis.sentinel.minReplicas=3'], /minReplicas must be below redis.replicas/);
   });
 
   it('the PrometheusRule holds the four alerts, and promtool proves each fires when it should', async (t) => {

@@ -17,11 +17,10 @@ export interface InstallOptions {
   readonly topology?: 'central' | 'per-node';
   /** Berth's images' tag. @default the chart's appVersion */
   readonly tag?: string;
-  /**
-   * Run the bundled NATS and Redis on this node. They are single servers, not highly available: a
-   * test that stops another node keeps the bus.
-   */
+  /** Run the bundled NATS and Redis on this node only, so a test that stops another node keeps the bus. */
   readonly busNode?: string;
+  /** More `--set` values, as `key=value`. */
+  readonly set?: readonly string[];
   readonly progress?: (step: string) => void;
 }
 
@@ -71,6 +70,7 @@ export async function installBerth(cluster: RigKubeCluster, options: InstallOpti
     ...(options.busNode === undefined
       ? []
       : ['nats', 'redis'].map((server) => `${server}.nodeSelector.kubernetes\\.io/hostname=${options.busNode ?? ''}`)),
+    ...(options.set ?? []),
   ];
   progress(`helm install ${release} (${topology} topology)`);
   const began = Date.now();

@@ -118,9 +118,16 @@ URL and credentials come from values or a Secret. Files (a .creds file, TLS) are
 {{- define "berth.natsEnv" -}}
 {{- $secret := include "berth.natsSecretName" . -}}
 {{- $keys := .Values.nats.secretKeys -}}
+{{- $streamReplicas := int .Values.nats.jetstream.replicas -}}
 {{- if .Values.nats.deploy }}
+{{- /* Every server by its pod's name: a client reaches the cluster while any one of them answers. */}}
+{{- $servers := list }}
+{{- range $i := until (int .Values.nats.replicas) }}
+{{- $servers = append $servers (printf "nats://%s:%d" (include "berth.podHost" (dict "root" $ "component" "nats" "index" $i)) (int $.Values.nats.port)) }}
+{{- end }}
 - name: BERTH_NATS_SERVERS
-  value: {{ printf "nats://%s-nats.%s.svc:%d" (include "berth.fullname" .) .Release.Namespace (int .Values.nats.port) | quote }}
+  value: {{ join "," $servers | quote }}
+{{- if eq $streamReplicas 0 }}{{ $streamReplicas = min 3 (int .Values.nats.replicas) }}{{ end }}
 - name: BERTH_NATS_USER
   valueFrom:
     secretKeyRef: { name: {{ $secret }}, key: {{ $keys.user | default "user" }} }
@@ -172,6 +179,10 @@ URL and credentials come from values or a Secret. Files (a .creds file, TLS) are
 {{- end }}
 {{- end }}
 {{- end }}
+{{- if gt $streamReplicas 1 }}
+- name: BERTH_NATS_REPLICAS
+  value: {{ $streamReplicas | quote }}
+{{- end }}
 {{- end -}}
 
 {{- define "berth.natsVolumes" -}}
@@ -212,7 +223,24 @@ URL and credentials come from values or a Secret. Files (a .creds file, TLS) are
 {{- define "berth.redisEnv" -}}
 {{- $secret := include "berth.redisSecretName" . -}}
 {{- $keys := .Values.redis.secretKeys -}}
-{{- if .Values.redis.deploy }}
+{{- if and .Values.redis.deploy .Values.redis.sentinel.enabled }}
+{{- $sentinels := list }}
+{{- range $i := until (int .Values.redis.replicas) }}
+{{- $sentinels = append $sentinels (printf "redis://%s:%d" (include "berth.podHost" (dict "root" $ "component" "redis" "index" $i)) (int $.Values.redis.sentinel.port)) }}
+{{- end }}
+- name: BERTH_REDIS_SENTINELS
+  value: {{ join "," $sentinels | quote }}
+- name: BERTH_REDIS_SENTINEL_MASTER
+  value: {{ .Values.redis.sentinel.masterName | quote }}
+- name: BERTH_REDIS_SENTINEL_PASSWORD
+  valueFrom:
+    secretKeyRef: { name: {{ $secret }}, key: {{ $keys.password | default "password" }} }
+- name: BERTH_REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef: { name: {{ $secret }}, key: {{ $keys.password | default "password" }} }
+- name: BERTH_REDIS_MIN_REPLICAS
+  value: {{ .Values.redis.sentinel.minReplicas | quote }}
+{{- else if .Values.redis.deploy }}
 - name: BERTH_REDIS_URL
   value: {{ printf "redis://%s-redis.%s.svc:%d" (include "berth.fullname" .) .Release.Namespace (int .Values.redis.port) | quote }}
 - name: BERTH_REDIS_PASSWORD
@@ -256,6 +284,35 @@ URL and credentials come from values or a Secret. Files (a .creds file, TLS) are
 {{- end }}
 - name: BERTH_REDIS_PREFIX
   value: {{ .Values.ipam.redisPrefix | quote }}
+{{- end -}}
+
+{{/*
+What the bundled Redis's containers read: the password and, under Sentinel, where the pods are.
+*/}}
+{{- define "berth.redisServerEnv" -}}
+{{- $r := .Values.redis -}}
+{{- $name := include "berth.componentName" (dict "root" $ "component" "redis") -}}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "berth.redisSecretName" . }}
+      key: {{ $r.secretKeys.password | default "password" }}
+{{- if $r.sentinel.enabled }}
+- name: POD_NAME
+  valueFrom: { fieldRef: { fieldPath: metadata.name } }
+- name: STATEFULSET
+  value: {{ $name | quote }}
+- name: HEADLESS
+  value: {{ printf "%s-headless.%s.svc" $name .Release.Namespace | quote }}
+- name: REPLICAS
+  value: {{ $r.replicas | quote }}
+- name: PORT
+  value: {{ $r.port | quote }}
+- name: SENTINEL_PORT
+  value: {{ $r.sentinel.port | quote }}
+- name: MASTER
+  value: {{ $r.sentinel.masterName | quote }}
+{{- end }}
 {{- end -}}
 
 {{- define "berth.redisVolumes" -}}
@@ -334,6 +391,33 @@ topologySpreadConstraints:
 {{- end }}
 {{- end -}}
 
+{{/*
+Replicas of a component prefer different nodes, unless its values set an affinity of their own.
+Call with (dict "root" $ "component" "ipam" "values" .Values.ipam "replicas" N).
+*/}}
+{{- define "berth.spreadReplicas" -}}
+{{- if and (not .values.affinity) (gt (int .replicas) 1) }}
+affinity:
+  podAntiAffinity:
+    preferredDuringSchedulingIgnoredDuringExecution:
+      - weight: 100
+        podAffinityTerm:
+          topologyKey: kubernetes.io/hostname
+          labelSelector:
+            matchLabels:
+              {{- include "berth.selectorLabels" . | nindent 14 }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The stable DNS name of one pod of a bundled StatefulSet (nats or redis), through its headless
+Service. Call with (dict "root" $ "component" "nats" "index" 0).
+*/}}
+{{- define "berth.podHost" -}}
+{{- $name := include "berth.componentName" . -}}
+{{- printf "%s-%d.%s-headless.%s.svc" $name (int .index) $name .root.Release.Namespace -}}
+{{- end -}}
+
 {{/* Checks that values fit together, with messages that say what to change. */}}
 {{- define "berth.validate" -}}
 {{- if and .Values.nats.deploy .Values.nats.tls.existingSecret }}
@@ -347,6 +431,12 @@ topologySpreadConstraints:
 {{- end }}
 {{- if and .Values.redis.tls.existingSecret .Values.redis.tls.certKey (not .Values.redis.tls.keyKey) }}
 {{- fail "redis.tls.certKey needs redis.tls.keyKey (the client certificate's private key)" }}
+{{- end }}
+{{- if and .Values.redis.deploy .Values.redis.sentinel.enabled (lt (int .Values.redis.replicas) 3) }}
+{{- fail "redis.sentinel.enabled needs redis.replicas of 3 or more: the sentinels of a smaller set cannot outvote a lost one; set redis.sentinel.enabled=false for one Redis" }}
+{{- end }}
+{{- if and .Values.redis.deploy .Values.redis.sentinel.enabled (ge (int .Values.redis.sentinel.minReplicas) (int .Values.redis.replicas)) }}
+{{- fail "redis.sentinel.minReplicas must be below redis.replicas: a primary has replicas-1 replicas to confirm a lease" }}
 {{- end }}
 {{- if and .Values.nats.deploy .Values.nats.existingSecret (or .Values.nats.secretKeys.token .Values.nats.secretKeys.creds) }}
 {{- fail "the bundled NATS (nats.deploy=true) uses a user and password: leave nats.secretKeys.token and nats.secretKeys.creds empty" }}
