@@ -5,7 +5,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
-import type { NodeSnapshot, RouteWithdrawnEvent } from '@berth/contracts';
+import type { NodeHealthSnapshot, NodeSnapshot, RouteWithdrawnEvent } from '@berth/contracts';
 import { createLogger, Readiness } from '@berth/runtime';
 import { startNats, startNatsCluster, type RigNats } from '@berth/rig';
 import { Buckets, ContractViolationError, EventsStream, connectBus, type Bus, type Change } from './index.js';
@@ -20,6 +20,22 @@ function capturingLogger() {
     },
   });
   return { logger: createLogger('bus-test', 'debug', stream), lines };
+}
+
+function heartbeat(name: string, ready = true): NodeHealthSnapshot {
+  return { v: 1, key: name, revision: String(Date.now()), at: Date.now(), ready, interfaces: ['eth0'] };
+}
+
+/** Collects the live heartbeats `bus` receives until `signal` aborts, with when each arrived. */
+function receiveHeartbeats(
+  bus: Bus,
+  signal: AbortSignal,
+): { got: { node: string; at: number }[]; done: Promise<void> } {
+  const got: { node: string; at: number }[] = [];
+  const done = (async () => {
+    for await (const beat of bus.heartbeats(signal)) got.push({ node: beat.key, at: Date.now() });
+  })();
+  return { got, done };
 }
 
 function node(name: string, revision: string): NodeSnapshot {
@@ -42,6 +58,7 @@ async function relayTo(url: string) {
   const target = new URL(url);
   const open = new Set<Socket>();
   let refusing = false;
+  let frozen = false;
   const server = createServer((inner) => {
     if (refusing) return void inner.destroy();
     const outer = connectTcp(Number(target.port), target.hostname);
@@ -51,7 +68,7 @@ async function relayTo(url: string) {
     ] as const) {
       open.add(a);
       a.on('error', () => undefined).on('close', () => (open.delete(a), b.destroy()));
-      a.pipe(b);
+      a.on('data', (chunk) => frozen || b.write(chunk));
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -64,6 +81,11 @@ async function relayTo(url: string) {
     },
     accept() {
       refusing = false;
+    },
+    /** Passes nothing on any more, closing nothing: a server whose host vanished. */
+    freeze() {
+      frozen = true;
+      refusing = true;
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -185,6 +207,80 @@ describe('bus - on a three-server JetStream cluster', () => {
       assert.ok(stored.has(key), `${key} kept`);
     await until(() => seen.some((c) => c.type === 'put' && c.key === 'after-kill'), 'the write, watched', 20_000);
     t.diagnostic(`written ${writtenAt - killedAt} ms and watched ${Date.now() - killedAt} ms after the kill`);
+  });
+});
+
+describe('bus - heartbeats on a three-server cluster', () => {
+  it('keep arriving while the server leading their bucket’s stream is SIGKILLed, never silent for a health timeout', async (t) => {
+    const cluster = await startNatsCluster();
+    const { logger } = capturingLogger();
+    const on = (server: number, name: string) =>
+      connectBus(
+        {
+          natsServers: [cluster.urls[server] ?? '', ...cluster.urls],
+          natsUser: cluster.user,
+          natsPassword: cluster.password,
+          natsReplicas: 3,
+        },
+        { name, logger },
+      );
+    // The server to kill leads the bucket's stream: its writes then wait for a new leader.
+    const setup = await on(0, 'setup');
+    await setup.bucket(Buckets.nodeHealth);
+    const raw = await connect({ servers: [...cluster.urls], user: cluster.user, pass: cluster.password });
+    const info = await (await raw.jetstreamManager()).streams.info(`KV_${Buckets.nodeHealth.name}`);
+    await Promise.all([raw.close(), setup.close()]);
+    const leader = Number(info.cluster?.leader?.slice(1)) - 1; // the rig names its servers n1, n2, n3
+    const [other = 0, third = 0] = [0, 1, 2].filter((i) => i !== leader);
+    // One agent on the server that dies, one on a server that stays; the reader on the third.
+    const [doomed, staying, reader] = await Promise.all([
+      on(leader, 'doomed'),
+      on(other, 'staying'),
+      on(third, 'reader'),
+    ]);
+    const stop = new AbortController();
+    const { got, done } = receiveHeartbeats(reader, stop.signal);
+    t.after(async () => {
+      stop.abort();
+      await done;
+      await Promise.all([doomed.close(), staying.close(), reader.close()]);
+      await cluster.stop();
+    });
+    // The same heartbeats stored too, as agents do, to show what a reader of the bucket would see.
+    const store = await staying.bucket(Buckets.nodeHealth);
+    const storedAt: number[] = [];
+    const watching = (async () => {
+      for await (const change of (await reader.bucket(Buckets.nodeHealth)).watch(stop.signal))
+        if (change.type === 'put' && change.key === 'staying' && !change.stored) storedAt.push(Date.now());
+    })();
+    const beating = setInterval(() => {
+      doomed.sendHeartbeat(heartbeat('doomed'));
+      staying.sendHeartbeat(heartbeat('staying'));
+      store.put(heartbeat('staying')).catch(() => undefined);
+    }, 100);
+    t.after(async () => {
+      clearInterval(beating);
+      stop.abort();
+      await watching;
+    });
+    await until(() => got.some((b) => b.node === 'doomed') && got.some((b) => b.node === 'staying'), 'both heard');
+    await sleep(1000);
+    const killedAt = Date.now();
+    await cluster.kill(leader);
+    await sleep(3000);
+    clearInterval(beating);
+    const longestGap = (name: string) => {
+      const times = got.filter((b) => b.node === name && b.at >= killedAt - 500).map((b) => b.at);
+      return Math.max(...times.slice(1).map((at, i) => at - (times[i] ?? at)));
+    };
+    const storedGap = Math.max(...storedAt.slice(1).map((at, i) => at - (storedAt[i] ?? at)));
+    t.diagnostic(
+      `longest gap: ${longestGap('doomed')} ms from the agent on the killed server, ${longestGap('staying')} ms from the other; ${storedGap} ms between its stored heartbeats`,
+    );
+    // The health timeout (BERTH_NODE_HEALTH_TIMEOUT_MS, 500 ms): a longer silence would move VIPs.
+    assert.ok(longestGap('staying') < 500, 'the agent on a surviving server is heard throughout');
+    assert.ok(longestGap('doomed') < 500, 'the agent on the killed server is heard again within the timeout');
+    assert.ok(got.filter((b) => b.at > killedAt + 2500).length >= 8, 'both still heard at the end');
   });
 });
 
@@ -311,6 +407,73 @@ describe('bus - against a real nats-server', () => {
     assert.match(metric, /berth_bus_messages_invalid_total\{source="berth_v1_nodes"\} 3/);
     abort.abort();
     await watching;
+  });
+
+  it('heartbeats go live to every reader; one on another node’s subject or breaking its contract is dropped; none while disconnected', async (t) => {
+    const { logger, lines } = capturingLogger();
+    const agentLog = capturingLogger();
+    const registry = new Registry();
+    const relay = await relayTo(nats.url);
+    const agent = await connectBus(
+      { ...config(), natsServers: [relay.url] },
+      { name: 'agent', logger: agentLog.logger },
+    );
+    const reader = await connectBus(config(), { name: 'reader', logger, registry });
+    const stop = new AbortController();
+    const { got: heard, done: readerDone } = receiveHeartbeats(reader, stop.signal);
+    const { got: own, done: agentDone } = receiveHeartbeats(agent, stop.signal);
+    t.after(async () => {
+      stop.abort();
+      await Promise.all([readerDone, agentDone]);
+      relay.accept();
+      await Promise.all([agent.close(), reader.close()]);
+      await relay.close();
+    });
+    await sleep(100);
+    assert.equal(agent.sendHeartbeat(heartbeat('n1.example.net')), true);
+    await until(() => heard.length === 1 && own.length === 1, 'the heartbeat, at the reader and back at its sender');
+    assert.equal(heard[0]?.node, 'n1.example.net');
+
+    raw.publish('berth.v1.heartbeats.n2', '{"v":1,');
+    raw.publish('berth.v1.heartbeats.n2', JSON.stringify(heartbeat('n3')));
+    raw.publish('berth.v1.heartbeats.n4', JSON.stringify({ ...heartbeat('n4'), ready: 'yes' }));
+    agent.sendHeartbeat(heartbeat('n5'));
+    await until(() => heard.length === 2, 'the valid heartbeat after the bad ones');
+    assert.deepEqual(
+      heard.map((b) => b.node),
+      ['n1.example.net', 'n5'],
+    );
+    const dropped = lines.filter((l) => l['msg'] === 'dropped a heartbeat that breaks its contract');
+    assert.equal(dropped.length, 3);
+    assert.match(JSON.stringify(dropped[1]?.['problems']), /heartbeat of n3 came on another node's subject/);
+    const metric = await registry.getSingleMetricAsString('berth_bus_messages_invalid_total');
+    assert.match(metric, /source="berth\.v1\.heartbeats"\} 3/);
+    assert.throws(() => agent.sendHeartbeat({ ...heartbeat('n1'), interfaces: [''] }), ContractViolationError);
+
+    relay.drop();
+    await until(() => agentLog.lines.some((l) => l['msg'] === 'disconnected from NATS'), 'the agent disconnected');
+    assert.equal(agent.sendHeartbeat(heartbeat('late')), false, 'nothing sent while disconnected');
+    relay.accept();
+    await until(() => agent.sendHeartbeat(heartbeat('back')), 'sent again once reconnected', 5000);
+    await until(() => heard.some((b) => b.node === 'back'), 'heard again');
+    assert.ok(!heard.some((b) => b.node === 'late'), 'a heartbeat from the outage is never delivered late');
+  });
+
+  it('gives up a connection whose server went silent without closing it, within seconds, for another server', async (t) => {
+    const { logger, lines } = capturingLogger();
+    const relay = await relayTo(nats.url);
+    const bus = await connectBus({ ...config(), natsServers: [relay.url, nats.url] }, { name: 'stale', logger });
+    t.after(async () => {
+      await bus.close();
+      await relay.close();
+    });
+    const frozenAt = Date.now();
+    relay.freeze();
+    await until(() => lines.some((l) => l['msg'] === 'reconnected to NATS'), 'a reconnect to the other server', 15_000);
+    t.diagnostic(`reconnected ${Date.now() - frozenAt} ms after the server went silent`);
+    const nodes = await bus.bucket(Buckets.nodes);
+    await nodes.put(node('after-stale', '1'));
+    assert.equal((await nodes.get('after-stale'))?.key, 'after-stale');
   });
 
   it('refuses to put a snapshot that breaks the contract', async (t) => {

@@ -13,11 +13,19 @@ import {
   type KV,
   type NatsConnection,
 } from 'nats';
-import { EventSchemas, EventTypes, validator, type EventName, type Validator } from '@berth/contracts';
+import {
+  EventSchemas,
+  EventTypes,
+  validator,
+  type EventName,
+  type NodeHealthSnapshot,
+  type Validator,
+} from '@berth/contracts';
 import type { Logger, Readiness } from '@berth/runtime';
 import { Counter, type Registry } from 'prom-client';
 import type { BusConfig } from './config.js';
 import { ContractViolationError } from './errors.js';
+import { HeartbeatChannel } from './heartbeats.js';
 import { EventsStream, type BucketSpec } from './topology.js';
 import { SnapshotBucketImpl, type Change, type OnRewatch, type SnapshotBucket } from './snapshot-bucket.js';
 
@@ -27,6 +35,13 @@ export interface Bus {
   bucket<T extends { key: string }>(spec: BucketSpec<T>): Promise<SnapshotBucket<T>>;
   /** Publishes one CloudEvent to its subject, stored in the events stream (deduplicated by id). */
   publishEvent<N extends EventName>(name: N, event: Static<(typeof EventSchemas)[N]>): Promise<void>;
+  /**
+   * Sends a node-agent's heartbeat live (core NATS: through any server that is up, at once);
+   * nothing while disconnected. Returns whether it went out. Its bucket holds the stored copy.
+   */
+  sendHeartbeat(snapshot: NodeHealthSnapshot): boolean;
+  /** Every node-agent's heartbeats as they arrive, this process's own included, until `signal` aborts. */
+  heartbeats(signal: AbortSignal): AsyncIterable<NodeHealthSnapshot>;
   /** Flushes what is pending and closes the connection. */
   close(): Promise<void>;
 }
@@ -62,6 +77,15 @@ const RECONNECT_WAIT_MS = 250;
 const RECONNECT_JITTER_MS = 100;
 
 /**
+ * How often a client asks its server for a PONG, and how many may go unanswered before it gives
+ * the connection up for another server. A server whose host vanished (power lost, network gone)
+ * sends no reset; with nats.js's defaults (2 min, 2) a client would sit on the dead connection for
+ * minutes, its heartbeats and writes going nowhere. About 3 s instead.
+ */
+const PING_INTERVAL_MS = 1000;
+const MAX_PINGS_OUT = 3;
+
+/**
  * After the bus comes back, how much longer than the health timeout a node-agent that was
  * healthy has to be heard again: the spread of the clients' returns, and one heartbeat interval.
  */
@@ -78,6 +102,8 @@ function natsOptions(config: BusConfig, name: string, once: { timeoutMs: number 
           waitOnFirstConnect: true,
           reconnectTimeWait: RECONNECT_WAIT_MS,
           reconnectJitter: RECONNECT_JITTER_MS,
+          pingInterval: PING_INTERVAL_MS,
+          maxPingOut: MAX_PINGS_OUT,
         }
       : { maxReconnectAttempts: 0, waitOnFirstConnect: false, timeout: once.timeoutMs }),
   };
@@ -108,17 +134,29 @@ export async function connectBus(config: BusConfig, options: BusOptions): Promis
   const nc = await connect(natsOptions(config, options.name, once));
   readiness?.ready('bus');
   logger.info({ server: nc.getServer() }, 'connected to NATS');
-  const rewatches = new Set<() => void>();
-  void followStatus(nc, options, () => {
-    for (const listener of rewatches) listener();
-  });
-
   const invalid = new Counter({
     name: 'berth_bus_messages_invalid_total',
     help: 'Messages dropped because they broke their contract, by bucket or subject',
     labelNames: ['source'],
     registers: options.registry === undefined ? [] : [options.registry],
   });
+  const countInvalid = (source: string) => invalid.inc({ source });
+  const heartbeats = new HeartbeatChannel(nc, logger, countInvalid);
+  const rewatches = new Set<() => void>();
+  void followStatus(
+    nc,
+    {
+      ...options,
+      onConnectionChange: (connected) => {
+        heartbeats.connected(connected);
+        options.onConnectionChange?.(connected);
+      },
+    },
+    () => {
+      for (const listener of rewatches) listener();
+    },
+  );
+
   const js = nc.jetstream();
   const readOnly = options.readOnly === true;
   const replicas = config.natsReplicas ?? 1;
@@ -127,7 +165,7 @@ export async function connectBus(config: BusConfig, options: BusOptions): Promis
     rewatches.add(listener);
     return () => rewatches.delete(listener);
   };
-  return new BusImpl(nc, js, logger, (source) => invalid.inc({ source }), readOnly, onRewatch, replicas);
+  return new BusImpl(nc, js, logger, countInvalid, readOnly, onRewatch, replicas, heartbeats);
 }
 
 async function followStatus(nc: NatsConnection, options: BusOptions, rewatch: () => void): Promise<void> {
@@ -157,7 +195,8 @@ const SETTLE_MS = 60_000;
 /**
  * Runs `setup` again while JetStream times out or says it is unavailable: a cluster that has just
  * formed, or lost a server, answers only once its streams have leaders (seconds, when several
- * clients create replicated streams at once). Other errors, and the last one, are thrown.
+ * clients create replicated streams at once), and a stream another client has just created may
+ * not be found for a moment. Other errors, and the last one, are thrown.
  */
 async function whileJetStreamSettles<T>(logger: Logger, what: string, setup: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + SETTLE_MS;
@@ -167,7 +206,7 @@ async function whileJetStreamSettles<T>(logger: Logger, what: string, setup: () 
     } catch (error) {
       const settling =
         error instanceof Error &&
-        /TIMEOUT|503|temporarily unavailable|no responders/i.test(
+        /TIMEOUT|503|temporarily unavailable|no responders|stream not found/i.test(
           `${error.message} ${String((error as { code?: unknown }).code)}`,
         );
       if (!settling || Date.now() > deadline) throw error;
@@ -214,7 +253,16 @@ class BusImpl implements Bus {
     private readonly readOnly: boolean,
     private readonly onRewatch: OnRewatch,
     private readonly replicas: number,
+    private readonly heartbeatChannel: HeartbeatChannel,
   ) {}
+
+  sendHeartbeat(snapshot: NodeHealthSnapshot): boolean {
+    return this.heartbeatChannel.send(snapshot);
+  }
+
+  heartbeats(signal: AbortSignal): AsyncIterable<NodeHealthSnapshot> {
+    return this.heartbeatChannel.receive(signal);
+  }
 
   async bucket<T extends { key: string }>(spec: BucketSpec<T>): Promise<SnapshotBucket<T>> {
     const kv = this.readOnly

@@ -1,3 +1,4 @@
+import type { NodeHealthSnapshot } from '@berth/contracts';
 import type { ServingInputs } from '@berth/serving';
 import type { Bus } from './bus.js';
 import { Buckets, type BucketSpec } from './topology.js';
@@ -17,7 +18,7 @@ export class BucketFollower {
   readonly #running: Promise<void>[] = [];
 
   constructor(
-    private readonly bus: Pick<Bus, 'bucket'>,
+    private readonly bus: Pick<Bus, 'bucket' | 'heartbeats'>,
     private readonly signal: AbortSignal,
     private readonly onInitialized: () => void,
   ) {}
@@ -25,6 +26,21 @@ export class BucketFollower {
   follow<T extends { key: string }>(spec: BucketSpec<T>, apply: Apply<T>): void {
     this.#pending.add(spec.name);
     this.#running.push(this.#follow(spec, apply));
+  }
+
+  /**
+   * Follows node-agents' heartbeats: the stored ones from their bucket, always as `replayed` (a
+   * bucket write can arrive seconds late, once its stream has elected a leader), and the live
+   * ones from core NATS, which alone say that a node is alive now. The bucket counts toward the
+   * whole view; live heartbeats flow from the start.
+   */
+  followHeartbeats(apply: Apply<NodeHealthSnapshot>): void {
+    this.follow(Buckets.nodeHealth, (key, value) => apply(key, value, true));
+    this.#running.push(
+      (async () => {
+        for await (const beat of this.bus.heartbeats(this.signal)) apply(beat.key, beat, false);
+      })(),
+    );
   }
 
   /** Settles once every watch has ended (the signal aborted or the bus closed). */

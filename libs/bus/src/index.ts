@@ -1,6 +1,6 @@
 export { busConfig, nodeHealthConfig } from './config.js';
 export type { BusConfig } from './config.js';
-export { Buckets, EventsStream } from './topology.js';
+export { Buckets, EventsStream, HeartbeatSubjects } from './topology.js';
 export type { BucketSpec } from './topology.js';
 export { BUS_RETURN_GRACE_MS, connectBus } from './bus.js';
 export type { Bus, BusOptions } from './bus.js';

@@ -40,3 +40,13 @@ export const EventsStream = {
   /** A republished event with the same id within this window is stored once. */
   duplicateWindowMs: 2 * 60 * 1000,
 } as const;
+
+/**
+ * Where node-agents' heartbeats travel live, on core NATS with no stream behind them: one subject
+ * per node (node names may hold dots, so readers take everything under the prefix).
+ */
+export const HeartbeatSubjects = {
+  prefix: 'berth.v1.heartbeats',
+  of: (node: string) => `berth.v1.heartbeats.${node}`,
+  all: 'berth.v1.heartbeats.>',
+} as const;

@@ -45,10 +45,11 @@ await runService({
     const inputs = new BucketFollower(bus, signal, () => agent.inputsInitialized());
     const changed = () => agent.changed();
     followServing(inputs, agent.snapshots, changed);
-    inputs.follow(Buckets.nodeHealth, (key, value, replayed) => agent.heartbeat(key, value, replayed));
+    inputs.followHeartbeats((key, value, replayed) => agent.heartbeat(key, value, replayed));
     const heartbeat = startHeartbeat({
       node,
       bucket: await bus.bucket(Buckets.nodeHealth),
+      send: (snapshot) => bus.sendHeartbeat(snapshot),
       links: () => responder.links.values(),
       intervalMs: config.heartbeatIntervalMs,
       timeoutMs: config.nodeHealthTimeoutMs,

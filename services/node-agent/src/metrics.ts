@@ -50,8 +50,8 @@ export function nodeAgentMetrics(registry: Registry) {
     }),
     heartbeats: new Counter({
       name: 'berth_node_agent_heartbeats_sent_total',
-      help: 'Heartbeats written to the bus, by outcome',
-      labelNames: ['result'],
+      help: 'Heartbeats sent live (core NATS) and stored (their bucket), by outcome',
+      labelNames: ['channel', 'result'],
       registers,
     }),
     busCurrent: new Gauge({

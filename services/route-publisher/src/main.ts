@@ -39,7 +39,7 @@ await runService({
     followServing(inputs, shell.snapshots, changed);
     inputs.follow(Buckets.bgpPeers, into(shell.bgpPeers, changed));
     inputs.follow(Buckets.bgpConfig, (_key, value) => shell.bgpConfig(value));
-    inputs.follow(Buckets.nodeHealth, (key, value, replayed) => shell.heartbeat(key, value, replayed));
+    inputs.followHeartbeats((key, value, replayed) => shell.heartbeat(key, value, replayed));
     const running = shell.run(signal);
     logger.info(
       { speaker: shell.speakerName, topology: speaker.topology, target: config.gobgpTarget },

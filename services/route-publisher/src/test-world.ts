@@ -36,6 +36,7 @@ export class BgpWorld {
     readonly peers: SnapshotBucket<BgpPeerSnapshot>,
     readonly config: SnapshotBucket<BgpConfigSnapshot>,
     readonly health: SnapshotBucket<NodeHealthSnapshot>,
+    private readonly bus: Pick<Bus, 'sendHeartbeat'>,
   ) {}
 
   static async open(bus: Bus): Promise<BgpWorld> {
@@ -48,6 +49,7 @@ export class BgpWorld {
       await bus.bucket(Buckets.bgpPeers),
       await bus.bucket(Buckets.bgpConfig),
       await bus.bucket(Buckets.nodeHealth),
+      bus,
     );
   }
 
@@ -70,15 +72,18 @@ export class BgpWorld {
     await this.heartbeat(name, ready);
   }
 
+  /** A heartbeat as a node-agent sends it: live, and stored in its bucket. */
   heartbeat(name: string, ready = true): Promise<number> {
-    return this.health.put({
-      v: 1,
+    const snapshot = {
+      v: 1 as const,
       key: name,
       revision: String(Date.now()),
       at: Date.now(),
       ready,
       interfaces: ['eth0'],
-    });
+    };
+    this.bus.sendHeartbeat(snapshot);
+    return this.health.put(snapshot);
   }
 
   /** A Service `shop/<name>` with a BGP-mode allocation of `addresses` from pool `public`. */
