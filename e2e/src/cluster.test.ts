@@ -251,6 +251,56 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
     berth = await upgradeUnderStreams(t, cluster, berth);
   });
 
+  it('the Redis primary’s pod is deleted: Sentinel promotes a replica, the pod comes back as its replica, leasing goes on', async (t) => {
+    const redisCli = (pod: string, container: 'redis' | 'sentinel', ...args: string[]) =>
+      kubectl(
+        'exec',
+        '-n',
+        berth.namespace,
+        pod,
+        '-c',
+        container,
+        '--',
+        'sh',
+        '-c',
+        // The password from the container's environment, never on a command line of the test's.
+        `REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --no-auth-warning -p ${container === 'redis' ? 6379 : 26379} ${args.join(' ')}`,
+      );
+    const primaryPod = async (asking: string) =>
+      (await redisCli(asking, 'sentinel', 'SENTINEL', 'get-master-addr-by-name', 'berth'))
+        .split('\n')[0]
+        ?.split('.')[0] ?? '';
+    const before = await primaryPod('berth-redis-0');
+    assert.match(before, /^berth-redis-\d$/, `the sentinels name a pod: ${before}`);
+    const asking = ['berth-redis-0', 'berth-redis-1', 'berth-redis-2'].find((p) => p !== before) ?? '';
+    const held = new Map<string, string[]>();
+    for (const name of ['web', 'lan']) held.set(name, await serviceAddresses(cluster, name, { count: 2 }));
+
+    const deletedAt = Date.now();
+    await kubectl('delete', 'pod', '-n', berth.namespace, before, '--wait=false');
+    const after = await eventually(
+      'the sentinels name another primary',
+      async () => {
+        const named = await primaryPod(asking);
+        return named !== before && named !== '' ? named : undefined;
+      },
+      60_000,
+    );
+    t.diagnostic(`${before} deleted; ${after} named primary after ${Date.now() - deletedAt} ms`);
+    const fresh = await startEchoService(cluster, { name: 'after-failover', replicas: 1, avoidNodes: [QUIET_NODE] });
+    t.diagnostic(`a new Service's address ${Date.now() - deletedAt} ms after the delete`);
+    await kubectl('wait', '--for=condition=Ready', `pod/${before}`, '-n', berth.namespace, '--timeout=120s');
+    assert.match(
+      await redisCli(before, 'redis', 'INFO', 'replication'),
+      /role:slave/,
+      `${before} is back as a replica`,
+    );
+    for (const [name, addresses] of held)
+      assert.deepEqual(await serviceAddresses(cluster, name, { count: 2 }), addresses, `${name} kept its addresses`);
+    assert.ok(![...held.values()].flat().includes(fresh), `${fresh} is nobody else's`);
+    await kubectl('delete', 'service,deployment', 'after-failover');
+  });
+
   it('a node stops: its layer-2 VIP moves to another node, its BGP next hop leaves, requests resume', async (t) => {
     const [lanVip] = await addresses('lan');
     const [bgpVip] = await addresses('web');
