@@ -176,9 +176,19 @@ describe('berth CLI - against the watcher, ipam, route-publisher, kube-apiserver
   });
 
   it('explain: once the node-agents report, the next hops and the established peer', async () => {
-    // Node-agents as the test plays them: a heartbeat from each node every 300 ms.
-    const beat = (name: string) =>
-      health.put({ v: 1, key: name, revision: String(Date.now()), at: Date.now(), ready: true, interfaces: ['eth0'] });
+    // Node-agents as the test plays them: a heartbeat from each node every 300 ms, live and stored.
+    const beat = (name: string) => {
+      const snapshot = {
+        v: 1 as const,
+        key: name,
+        revision: String(Date.now()),
+        at: Date.now(),
+        ready: true,
+        interfaces: ['eth0'],
+      };
+      cluster.bus.sendHeartbeat(snapshot);
+      return health.put(snapshot);
+    };
     beating = setInterval(() => void Promise.all([beat('n1'), beat('n2')]).catch(() => undefined), 300);
     const { code, stdout } = await eventually(['explain', 'shop/a'], /Established/, 60_000);
     assert.equal(

@@ -15,45 +15,56 @@ import {
   startRedisSentinel,
   type BerthProcess,
   type RigNats,
-  type RigRedis,
-  type RigRedisSentinel,
 } from '@berth/rig';
 
 const IPAM_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'services', 'ipam', 'dist', 'main.js');
 const SERVICES = 2000;
 
-describe('ipam - three replicas against real NATS and Redis', () => {
-  let nats: RigNats;
-  let redis: RigRedis;
-  let bus: Bus;
-  const replicas: BerthProcess[] = [];
-  const allocations = new Map<string, AllocationSnapshot>();
+/**
+ * For one describe block: NATS, the store `startStore` gives, the v6 pool, `count` ipam replicas
+ * on them (resolved once every one is leasing), and each allocation they publish, to `seen`.
+ */
+function ipamReplicas<S extends { readonly env: Record<string, string>; stop(): Promise<void> }>(
+  count: number,
+  startStore: () => Promise<S>,
+  seen: (allocation: AllocationSnapshot) => void,
+): () => { readonly nats: RigNats; readonly store: S; readonly bus: Bus; readonly replicas: readonly BerthProcess[] } {
+  let rig: { nats: RigNats; store: S; bus: Bus; replicas: BerthProcess[] } | undefined;
   const abort = new AbortController();
-
   before(async () => {
-    [nats, redis] = await Promise.all([startNats(), startRedis()]);
-    bus = await connectBus(
+    const [nats, store] = await Promise.all([startNats(), startStore()]);
+    const bus = await connectBus(
       { natsServers: [nats.url], natsUser: nats.user, natsPassword: nats.password },
       { name: 'test', logger: createLogger('test', 'silent') },
     );
-    const pools = await bus.bucket(Buckets.pools);
-    await pools.put(examplePool('v6', ['2001:db8::/116']));
+    await (await bus.bucket(Buckets.pools)).put(examplePool('v6', ['2001:db8::/116']));
     const watch = await bus.bucket(Buckets.allocations);
     void (async () => {
-      for await (const change of watch.watch(abort.signal))
-        if (change.type === 'put') allocations.set(change.key, change.value);
+      for await (const change of watch.watch(abort.signal)) if (change.type === 'put') seen(change.value);
     })();
-    for (let r = 0; r < 3; r++) replicas.push(startBerthProcess(IPAM_MAIN, { ...nats.env, ...redis.env }));
+    const replicas = Array.from({ length: count }, () => startBerthProcess(IPAM_MAIN, { ...nats.env, ...store.env }));
+    rig = { nats, store, bus, replicas };
     await Promise.all(replicas.map((r) => r.logged('leasing')));
   });
   after(async () => {
     abort.abort();
-    for (const r of replicas) r.child.kill('SIGKILL');
-    await bus.close();
-    await Promise.all([nats.stop(), redis.stop()]);
+    if (rig === undefined) return;
+    for (const r of rig.replicas) r.child.kill('SIGKILL');
+    await rig.bus.close();
+    await Promise.all([rig.nats.stop(), rig.store.stop()]);
   });
+  return () => {
+    if (rig === undefined) throw new Error('the ipam replicas did not start');
+    return rig;
+  };
+}
+
+describe('ipam - three replicas against real NATS and Redis', () => {
+  const allocations = new Map<string, AllocationSnapshot>();
+  const rig = ipamReplicas(3, startRedis, (a) => allocations.set(a.key, a));
 
   it('2,000 Services arriving at once end with 2,000 distinct addresses, on the bus and in Redis', async () => {
+    const { bus, store: redis, replicas } = rig();
     const services = await bus.bucket(Buckets.services);
     await Promise.all(Array.from({ length: SERVICES }, (_, i) => services.put(service(i))));
     const deadline = Date.now() + 120_000;
@@ -103,6 +114,7 @@ describe('ipam - three replicas against real NATS and Redis', () => {
   });
 
   it('while Redis is down: unready, leases nothing, and catches up when it is back', async () => {
+    const { bus, store: redis, replicas } = rig();
     await redis.process.stop();
     const { port } = (await replicas[0]?.logged('health server listening')) as { port: number };
     const deadline = Date.now() + 10_000;
@@ -135,42 +147,18 @@ describe('ipam - three replicas against real NATS and Redis', () => {
 });
 
 describe('ipam - two replicas on Redis with Sentinel, its primary killed while leasing', () => {
-  let nats: RigNats;
-  let sentinel: RigRedisSentinel;
-  let bus: Bus;
-  const replicas: BerthProcess[] = [];
   /** Every address each Service was ever given, in order: more than one means it changed. */
   const given = new Map<string, string[]>();
-  const abort = new AbortController();
-
-  before(async () => {
-    [nats, sentinel] = await Promise.all([startNats(), startRedisSentinel()]);
-    bus = await connectBus(
-      { natsServers: [nats.url], natsUser: nats.user, natsPassword: nats.password },
-      { name: 'test', logger: createLogger('test', 'silent') },
-    );
-    await (await bus.bucket(Buckets.pools)).put(examplePool('v6', ['2001:db8::/116']));
-    const watch = await bus.bucket(Buckets.allocations);
-    void (async () => {
-      for await (const change of watch.watch(abort.signal)) {
-        if (change.type !== 'put' || change.value.result.type !== 'assigned') continue;
-        const [address = ''] = change.value.result.addresses;
-        const seen = given.get(change.key) ?? [];
-        if (seen.at(-1) !== address) given.set(change.key, [...seen, address]);
-      }
-    })();
-    for (let r = 0; r < 2; r++) replicas.push(startBerthProcess(IPAM_MAIN, { ...nats.env, ...sentinel.env }));
-    await Promise.all(replicas.map((r) => r.logged('leasing')));
-  });
-  after(async () => {
-    abort.abort();
-    for (const r of replicas) r.child.kill('SIGKILL');
-    await bus.close();
-    await Promise.all([nats.stop(), sentinel.stop()]);
+  const rig = ipamReplicas(2, startRedisSentinel, (allocation) => {
+    if (allocation.result.type !== 'assigned') return;
+    const [address = ''] = allocation.result.addresses;
+    const seen = given.get(allocation.key) ?? [];
+    if (seen.at(-1) !== address) given.set(allocation.key, [...seen, address]);
   });
 
   it('no address is given twice or changes, and the new primary holds every lease', async (t) => {
     const COUNT = 600;
+    const { bus, store: sentinel, replicas } = rig();
     const services = await bus.bucket(Buckets.services);
     // Services keep arriving, 10 every 25 ms, before, during and after the failover.
     const arriving = (async () => {

@@ -57,8 +57,8 @@ function node(name: string, revision: string): NodeSnapshot {
 async function relayTo(url: string) {
   const target = new URL(url);
   const open = new Set<Socket>();
+  const frozen = new Set<Socket>();
   let refusing = false;
-  let frozen = false;
   const server = createServer((inner) => {
     if (refusing) return void inner.destroy();
     const outer = connectTcp(Number(target.port), target.hostname);
@@ -68,7 +68,7 @@ async function relayTo(url: string) {
     ] as const) {
       open.add(a);
       a.on('error', () => undefined).on('close', () => (open.delete(a), b.destroy()));
-      a.on('data', (chunk) => frozen || b.write(chunk));
+      a.on('data', (chunk) => frozen.has(a) || b.write(chunk));
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -82,10 +82,9 @@ async function relayTo(url: string) {
     accept() {
       refusing = false;
     },
-    /** Passes nothing on any more, closing nothing: a server whose host vanished. */
+    /** Passes nothing more on the connections open now, closing none: a server whose host vanished. New ones work. */
     freeze() {
-      frozen = true;
-      refusing = true;
+      for (const socket of open) frozen.add(socket);
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -217,7 +216,8 @@ describe('bus - heartbeats on a three-server cluster', () => {
     const on = (server: number, name: string) =>
       connectBus(
         {
-          natsServers: [cluster.urls[server] ?? '', ...cluster.urls],
+          // That server alone (nats.js would shuffle a list): the others it learns from the cluster.
+          natsServers: [cluster.urls[server] ?? ''],
           natsUser: cluster.user,
           natsPassword: cluster.password,
           natsReplicas: 3,
@@ -459,17 +459,17 @@ describe('bus - against a real nats-server', () => {
     assert.ok(!heard.some((b) => b.node === 'late'), 'a heartbeat from the outage is never delivered late');
   });
 
-  it('gives up a connection whose server went silent without closing it, within seconds, for another server', async (t) => {
+  it('gives up a connection whose server went silent without closing it, within seconds, and connects anew', async (t) => {
     const { logger, lines } = capturingLogger();
     const relay = await relayTo(nats.url);
-    const bus = await connectBus({ ...config(), natsServers: [relay.url, nats.url] }, { name: 'stale', logger });
+    const bus = await connectBus({ ...config(), natsServers: [relay.url] }, { name: 'stale', logger });
     t.after(async () => {
       await bus.close();
       await relay.close();
     });
     const frozenAt = Date.now();
     relay.freeze();
-    await until(() => lines.some((l) => l['msg'] === 'reconnected to NATS'), 'a reconnect to the other server', 15_000);
+    await until(() => lines.some((l) => l['msg'] === 'reconnected to NATS'), 'a new connection', 15_000);
     t.diagnostic(`reconnected ${Date.now() - frozenAt} ms after the server went silent`);
     const nodes = await bus.bucket(Buckets.nodes);
     await nodes.put(node('after-stale', '1'));

@@ -18,6 +18,10 @@ export interface BerthProcess {
   stop(): Promise<number | null>;
 }
 
+/** The Berth processes still running, killed when the test process exits. */
+const running = new Set<ChildProcessByStdio<null, Readable, null>>();
+let exitHooked = false;
+
 /**
  * Runs `main` (a built service's main.js) on this Node with only the given environment, inside
  * `netns` when given (`ip netns exec` execs, so the child's PID is Node's own). `echo` also gets
@@ -43,7 +47,15 @@ export function startBerthProcess(
   });
   // 'close', not 'exit': it comes after stdout has ended, so the last log lines are in `lines`.
   const exit = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  process.once('exit', () => child.kill('SIGKILL'));
+  running.add(child);
+  void exit.then(() => running.delete(child));
+  if (!exitHooked) {
+    exitHooked = true;
+    // One listener for all: a stack starts more processes than Node's listener warning allows.
+    process.once('exit', () => {
+      for (const c of running) c.kill('SIGKILL');
+    });
+  }
   return {
     child,
     lines,

@@ -31,9 +31,9 @@ end
 // when putting back a lease Redis lost. The marker names the replication history the leases were
 // last known whole in; without it, or under another history, Redis may have lost leases (FLUSHALL,
 // a new empty primary, a replica promoted before it had every lease): nothing new is leased until
-// they are restored. An address is shared only
-// under one key, with no pair used twice, and with all Cluster or one selector: the same rule as
-// allocate(), checked here too so two replicas racing cannot both break it.
+// they are restored. An address is shared only under one key, with no pair used twice, and with
+// all Cluster or one selector: the same rule as allocate(), checked here too so two replicas
+// racing cannot both break it.
 const CLAIM = new Script(`${HISTORY}
 if ARGV[4] ~= 'restore' and redis.call('GET', KEYS[1]) ~= history() then return {'lost'} end
 local existing = redis.call('GET', KEYS[2])
