@@ -1,11 +1,6 @@
-import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { RigError } from './errors.js';
 import type { BerthStack, StackService } from './stack.js';
-import { requireTool } from './tools.js';
-
-const run = promisify(execFile);
 
 /** One fault the suite injects, and what the design promises through it. */
 export interface Fault {
@@ -80,17 +75,7 @@ export const FAULTS: readonly Fault[] = [
     layer2: 'steady',
     inject: async (stack) => {
       if (stack.redis === undefined) throw new RigError('the stack runs Redis under Sentinel', 'RIG_BAD_OPTION');
-      const { host, port, password } = stack.redis;
-      await run(requireTool('redis-cli'), [
-        '-h',
-        host,
-        '-p',
-        String(port),
-        '--no-auth-warning',
-        '-a',
-        password,
-        'FLUSHALL',
-      ]);
+      await stack.redis.cli('FLUSHALL');
     },
   },
   {

@@ -1,14 +1,10 @@
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { RigError } from './errors.js';
 import { makeRigDir, spawnServer, stopAndRemove, waitUntil, type RigProcess } from './process.js';
-import { startRedis, type RigRedis } from './redis.js';
+import { redisCli, startRedis, type RigRedis } from './redis.js';
 import { freePorts, requireTool, secret } from './tools.js';
-
-const run = promisify(execFile);
 
 /** The name the sentinels monitor the primary under, as Berth's BERTH_REDIS_SENTINEL_MASTER defaults to. */
 const MASTER = 'berth';
@@ -27,8 +23,6 @@ export interface RigRedisSentinel {
   readonly env: Record<string, string>;
   /** The port of the primary, as the sentinels name it. */
   primary(): Promise<number>;
-  /** `redis-cli` against the node on `port`, with its password; resolves with what it printed. */
-  cli(port: number, ...args: string[]): Promise<string>;
   /**
    * SIGKILLs the primary, waits until every sentinel names another, and starts the old one again
    * as a replica of the new one, as a restarted pod would be. Resolves with the old and new ports.
@@ -41,7 +35,6 @@ export interface RigRedisSentinel {
 /** Starts a primary with `replicas` replicas (default 2) and three sentinels with quorum two. */
 export async function startRedisSentinel({ replicas = 2 }: { replicas?: number } = {}): Promise<RigRedisSentinel> {
   const binary = requireTool('redis-server');
-  const cliBinary = requireTool('redis-cli');
   const dir = makeRigDir('redis-sentinel');
   const password = secret();
   const sentinelPassword = secret();
@@ -51,10 +44,6 @@ export async function startRedisSentinel({ replicas = 2 }: { replicas?: number }
     await stopAndRemove(sentinels, [dir]);
     await Promise.all(nodes.map((n) => n.stop()));
   };
-  const cli = async (port: number, secretOf: string, args: readonly string[]) =>
-    (
-      await run(cliBinary, ['-p', String(port), '--no-auth-warning', '-a', secretOf, ...args], { timeout: 5000 })
-    ).stdout.trim();
   try {
     const primary = await startRedis({ password });
     nodes.push(primary);
@@ -62,7 +51,7 @@ export async function startRedisSentinel({ replicas = 2 }: { replicas?: number }
       ...(await Promise.all(Array.from({ length: replicas }, () => startRedis({ password, replicaOf: primary.port })))),
     );
     const synced = async (node: RigRedis) =>
-      /master_link_status:up/.test(await cli(node.port, password, ['INFO', 'replication'])) ? true : undefined;
+      /master_link_status:up/.test(await node.cli('INFO', 'replication')) ? true : undefined;
     await Promise.all(nodes.slice(1).map((n) => waitUntil(n.process, 'replicating', () => synced(n), 20_000)));
 
     const ports = await freePorts(3);
@@ -96,7 +85,7 @@ export async function startRedisSentinel({ replicas = 2 }: { replicas?: number }
           s,
           'knowing the other sentinels and every replica',
           async () => {
-            const info = await cli(ports[i] ?? 0, sentinelPassword, ['SENTINEL', 'master', MASTER]);
+            const info = await redisCli(ports[i] ?? 0, sentinelPassword, ['SENTINEL', 'master', MASTER]);
             const field = (name: string) => new RegExp(`^${name}\\n(\\d+)$`, 'm').exec(info)?.[1];
             return field('num-other-sentinels') === '2' && field('num-slaves') === String(replicas) ? true : undefined;
           },
@@ -107,7 +96,7 @@ export async function startRedisSentinel({ replicas = 2 }: { replicas?: number }
 
     const primaryPort = async (): Promise<number> => {
       const named = await Promise.all(
-        ports.map((p) => cli(p, sentinelPassword, ['SENTINEL', 'get-master-addr-by-name', MASTER])),
+        ports.map((p) => redisCli(p, sentinelPassword, ['SENTINEL', 'get-master-addr-by-name', MASTER])),
       );
       const agreed = new Set(named.map((n) => Number(n.split('\n')[1])));
       if (agreed.size !== 1)
@@ -127,7 +116,6 @@ export async function startRedisSentinel({ replicas = 2 }: { replicas?: number }
         BERTH_REDIS_MIN_REPLICAS: '1',
       },
       primary: primaryPort,
-      cli: (port, ...args) => cli(port, password, args),
       async failover() {
         const from = await primaryPort();
         const old = nodes.find((n) => n.port === from);

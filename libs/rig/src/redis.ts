@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { RigError } from './errors.js';
 import { makeRigDir, spawnServer, stopAndRemove, tail, waitUntil, type RigProcess } from './process.js';
 import { freePort, requireTool, secret } from './tools.js';
@@ -12,6 +14,8 @@ export interface RigRedis {
   readonly password: string;
   readonly env: Record<string, string>;
   readonly process: RigProcess;
+  /** `redis-cli` against this Redis, with its password; resolves with what it printed. */
+  cli(...args: string[]): Promise<string>;
   /**
    * Stops Redis (SIGKILL with `kill`, as a crash) and starts it again on the same port, empty (it
    * keeps nothing on disk); with `replicaOf`, as a replica of the Redis on that port.
@@ -26,6 +30,14 @@ export interface RedisOptions {
   readonly password?: string;
   /** Start as a replica of the Redis on this loopback port (which has the same password). */
   readonly replicaOf?: number;
+}
+
+const run = promisify(execFile);
+
+/** `redis-cli` against the Redis (or sentinel) on a loopback `port`; resolves with what it printed. */
+export async function redisCli(port: number, password: string, args: readonly string[]): Promise<string> {
+  const options = ['-p', String(port), '--no-auth-warning', '-a', password];
+  return (await run(requireTool('redis-cli'), [...options, ...args], { timeout: 5000 })).stdout.trim();
 }
 
 /** Sends AUTH and PING over a raw connection; resolves true on PONG. */
@@ -99,6 +111,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RigRedis> 
       get process() {
         return server;
       },
+      cli: (...args) => redisCli(port, password, args),
       async restart({ kill = false, replicaOf }: { kill?: boolean; replicaOf?: number } = {}) {
         await server.stop(kill ? 0 : undefined);
         server = await launch(port, replicaOf);
