@@ -541,6 +541,7 @@ describe('bus - against a real nats-server', () => {
     assert.equal(await absent.get('any/one'), undefined);
     await assert.rejects(absent.delete('any/one'), /does not exist, and a read-only bus creates nothing/);
     await assert.rejects(jsm.streams.info(`KV_${Buckets.peerSessions.name}`), /stream not found/);
+    assert.throws(() => reader.sendHeartbeat(heartbeat('n1')), /a read-only bus sends nothing/);
   });
 
   it('read-only: gives up on an unreachable NATS instead of retrying forever', async () => {

@@ -257,6 +257,7 @@ class BusImpl implements Bus {
   ) {}
 
   sendHeartbeat(snapshot: NodeHealthSnapshot): boolean {
+    if (this.readOnly) throw new Error('a read-only bus sends nothing, heartbeats included');
     return this.heartbeatChannel.send(snapshot);
   }
 

@@ -53,16 +53,15 @@ export class HeartbeatChannel {
       for await (const message of subscription) {
         const decoded = check.decode(message.data);
         // A node speaks only on its own subject, which is what permissions on the bus can bind.
-        const problems = !decoded.ok
-          ? decoded.problems
-          : message.subject === HeartbeatSubjects.of(decoded.value.key)
-            ? []
-            : [`the heartbeat of ${decoded.value.key} came on another node's subject`];
-        if (decoded.ok && problems.length === 0) yield decoded.value;
-        else {
-          this.countInvalid(HeartbeatSubjects.prefix);
-          this.logger.warn({ subject: message.subject, problems }, 'dropped a heartbeat that breaks its contract');
+        if (decoded.ok && message.subject === HeartbeatSubjects.of(decoded.value.key)) {
+          yield decoded.value;
+          continue;
         }
+        const problems = decoded.ok
+          ? [`the heartbeat of ${decoded.value.key} came on another node's subject`]
+          : decoded.problems;
+        this.countInvalid(HeartbeatSubjects.prefix);
+        this.logger.warn({ subject: message.subject, problems }, 'dropped a heartbeat that breaks its contract');
       }
     } finally {
       signal.removeEventListener('abort', stop);

@@ -4,8 +4,8 @@ import type { NodeHealthSnapshot } from '@berth/contracts';
  * Whose heartbeat moves the clock node health is judged by: `self`'s own, coming back through the
  * bus (node-agent), or anyone's (route-publisher, `berth`). Either way a heartbeat counts from when
  * it arrived here, so other hosts' clocks never matter; and while no such heartbeat arrives the
- * judgement is frozen, since silence is then explained by the bus (down, cut off, or a stream
- * without a leader) rather than by every node dying at once.
+ * judgement is frozen, since silence is then explained by the bus (down, or this reader cut off)
+ * rather than by every node dying at once.
  */
 export interface HealthClock {
   readonly self?: string;
