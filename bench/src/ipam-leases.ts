@@ -21,12 +21,17 @@ const CREATED = Number(process.env['BENCH_CREATED'] ?? 1000);
 /** Leases per second with `replicas` ipam processes, from the first put to the last allocation. */
 async function leaseRate(replicas: number): Promise<number> {
   const [nats, redis] = await Promise.all([startNats(), startRedis()]);
-  const bus = await connectBus(
-    { natsServers: [nats.url], natsUser: nats.user, natsPassword: nats.password },
-    { name: 'bench', logger: createLogger('bench', 'silent') },
-  );
+  const bus = await connectBus(nats.as('rig').config, {
+    name: 'bench',
+    identity: 'watcher',
+    logger: createLogger('bench', 'silent'),
+  });
+  // Playing the watcher, which makes the buckets.
+  await bus.ensureTopology();
   const abort = new AbortController();
-  const procs = Array.from({ length: replicas }, () => startBerthProcess(IPAM_MAIN, { ...nats.env, ...redis.env }));
+  const procs = Array.from({ length: replicas }, () =>
+    startBerthProcess(IPAM_MAIN, { ...nats.as('ipam').env, ...redis.env }),
+  );
   try {
     await (await bus.bucket(Buckets.pools)).put(examplePool('v6', ['2001:db8::/112']));
     await Promise.all(procs.map((p) => p.logged('leasing', 30_000)));
@@ -81,10 +86,10 @@ async function createToExternalIp(): Promise<number[]> {
   const http = kubeHttp(cluster.kube);
   const procs = [
     startBerthProcess(WATCHER_MAIN, {
-      ...cluster.nats.env,
+      ...cluster.nats.as('watcher').env,
       BERTH_KUBECONFIG: cluster.watcherKubeconfig,
     }),
-    startBerthProcess(IPAM_MAIN, { ...cluster.nats.env, ...redis.env }),
+    startBerthProcess(IPAM_MAIN, { ...cluster.nats.as('ipam').env, ...redis.env }),
   ];
   try {
     await cluster.apply({

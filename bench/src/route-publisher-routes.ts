@@ -20,10 +20,13 @@ const NODES = ['n1', 'n2', 'n3'];
 const lab = await startLab([...NODES, 'spk']);
 const nats = await startNats();
 const gobgp = await startGobgp({ netns: lab.hosts.find((h) => h.name === 'spk')?.netns ?? '' });
-const bus = await connectBus(
-  { natsServers: [nats.url], natsUser: nats.user, natsPassword: nats.password },
-  { name: 'bench', logger: createLogger('bench', 'silent') },
-);
+const bus = await connectBus(nats.as('rig').config, {
+  name: 'bench',
+  identity: 'watcher',
+  logger: createLogger('bench', 'silent'),
+});
+// Playing the watcher, which makes the buckets.
+await bus.ensureTopology();
 try {
   await lab.startBird(
     routerBirdConfig(`protocol bgp spk4 { local 192.0.2.254 as 65000; neighbor 192.0.2.14 as 64512; ipv4 { import all; export none; add paths rx; }; }
@@ -51,7 +54,7 @@ protocol bgp spk6 { local 2001:db8::254 as 65000; neighbor 2001:db8::14 as 64512
 
   const started = performance.now();
   const publisher = startBerthProcess(ROUTE_PUBLISHER_MAIN, {
-    ...nats.env,
+    ...nats.as('route-publisher').env,
     BERTH_GOBGP_TARGET: gobgp.target,
     BERTH_SPEAKER_NAME: 'bench',
     BERTH_NODE_HEALTH_TIMEOUT_MS: '600000',

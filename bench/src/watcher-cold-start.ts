@@ -72,7 +72,10 @@ try {
   });
 
   const started = Date.now();
-  const watcher = startBerthProcess(WATCHER_MAIN, { ...cluster.nats.env, BERTH_KUBECONFIG: cluster.watcherKubeconfig });
+  const watcher = startBerthProcess(WATCHER_MAIN, {
+    ...cluster.nats.as('watcher').env,
+    BERTH_KUBECONFIG: cluster.watcherKubeconfig,
+  });
   const vm = (field: string) =>
     Number(
       /(\d+) kB/.exec(

@@ -47,7 +47,7 @@ describe('berth CLI - against the watcher, ipam, route-publisher, kube-apiserver
   const berth = (args: string[], options: { cluster?: boolean } = {}): Promise<Outcome> =>
     new Promise((resolve) => {
       const env: Record<string, string> = {
-        ...cluster.nats.env,
+        ...cluster.nats.as('cli').env,
         PATH: process.env['PATH'] ?? '',
         // No ~/.kube/config to fall back on: the kubeconfig is what the test says.
         HOME: home,
@@ -124,10 +124,13 @@ describe('berth CLI - against the watcher, ipam, route-publisher, kube-apiserver
     health = await cluster.bus.bucket(Buckets.nodeHealth);
 
     procs.push(
-      startBerthProcess(WATCHER_MAIN, { ...cluster.nats.env, BERTH_KUBECONFIG: cluster.watcherKubeconfig }),
-      startBerthProcess(IPAM_MAIN, { ...cluster.nats.env, ...redis.env }),
+      startBerthProcess(WATCHER_MAIN, {
+        ...cluster.nats.as('watcher').env,
+        BERTH_KUBECONFIG: cluster.watcherKubeconfig,
+      }),
+      startBerthProcess(IPAM_MAIN, { ...cluster.nats.as('ipam').env, ...redis.env }),
       startBerthProcess(ROUTE_PUBLISHER_MAIN, {
-        ...cluster.nats.env,
+        ...cluster.nats.as('route-publisher').env,
         BERTH_GOBGP_TARGET: speaker.target,
         BERTH_SPEAKER_NAME: 'central-0',
         BERTH_NODE_HEALTH_TIMEOUT_MS: '2000',

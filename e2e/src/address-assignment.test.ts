@@ -13,7 +13,7 @@ describe('addresses end to end - kubectl, watcher, ipam, Redis, NATS', () => {
   let redis: RigRedis;
   const procs: BerthProcess[] = [];
   const startIpam = () => {
-    const ipam = startBerthProcess(IPAM_MAIN, { ...cluster.nats.env, ...redis.env });
+    const ipam = startBerthProcess(IPAM_MAIN, { ...cluster.nats.as('ipam').env, ...redis.env });
     procs.push(ipam);
     return ipam;
   };
@@ -33,7 +33,12 @@ describe('addresses end to end - kubectl, watcher, ipam, Redis, NATS', () => {
 
   before(async () => {
     [cluster, redis] = await Promise.all([startTestCluster(), startRedis()]);
-    procs.push(startBerthProcess(WATCHER_MAIN, { ...cluster.nats.env, BERTH_KUBECONFIG: cluster.watcherKubeconfig }));
+    procs.push(
+      startBerthProcess(WATCHER_MAIN, {
+        ...cluster.nats.as('watcher').env,
+        BERTH_KUBECONFIG: cluster.watcherKubeconfig,
+      }),
+    );
     startIpam();
     await cluster.apply({
       apiVersion: 'berth.dev/v1alpha1',
@@ -202,7 +207,7 @@ describe('addresses end to end - kubectl, watcher, ipam, Redis, NATS', () => {
     await procs[0]?.stop();
     procs.push(
       startBerthProcess(WATCHER_MAIN, {
-        ...cluster.nats.env,
+        ...cluster.nats.as('watcher').env,
         BERTH_KUBECONFIG: cluster.watcherKubeconfig,
         BERTH_DEFAULT_CLASS: 'true',
       }),

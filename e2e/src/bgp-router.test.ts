@@ -51,10 +51,13 @@ function topology(name: 'central' | 'per-node', bird: string) {
     before(async () => {
       [lab, nats] = await Promise.all([startLab([...NODES, 'spk']), startNats()]);
       await lab.startBird(routerBirdConfig(bird));
-      bus = await connectBus(
-        { natsServers: [nats.url], natsUser: nats.user, natsPassword: nats.password },
-        { name: 'test', logger: createLogger('test', 'silent') },
-      );
+      bus = await connectBus(nats.as('rig').config, {
+        name: 'test',
+        identity: 'watcher',
+        logger: createLogger('test', 'silent'),
+      });
+      // Playing the watcher, which makes the buckets.
+      await bus.ensureTopology();
       world = await BgpWorld.open(bus);
       await world.bgpConfig({ topology: name, routerId: '192.0.2.14' });
       await world.pool(['203.0.113.0/24', '2001:db8:1::/120']);
@@ -74,7 +77,7 @@ function topology(name: 'central' | 'per-node', bird: string) {
         const gobgp = await startGobgp({ netns });
         speakers.push(gobgp);
         const proc = startBerthProcess(ROUTE_PUBLISHER_MAIN, {
-          ...nats.env,
+          ...nats.as('route-publisher').env,
           BERTH_GOBGP_TARGET: gobgp.target,
           BERTH_NODE_HEALTH_TIMEOUT_MS: '600000',
           ...(name === 'central' ? { BERTH_SPEAKER_NAME: 'central-0' } : { BERTH_NODE_NAME: host }),

@@ -33,16 +33,21 @@ function ipamReplicas<S extends { readonly env: Record<string, string>; stop(): 
   const abort = new AbortController();
   before(async () => {
     const [nats, store] = await Promise.all([startNats(), startStore()]);
-    const bus = await connectBus(
-      { natsServers: [nats.url], natsUser: nats.user, natsPassword: nats.password },
-      { name: 'test', logger: createLogger('test', 'silent') },
-    );
+    const bus = await connectBus(nats.as('rig').config, {
+      name: 'test',
+      identity: 'watcher',
+      logger: createLogger('test', 'silent'),
+    });
+    // Playing the watcher, which makes the buckets.
+    await bus.ensureTopology();
     await (await bus.bucket(Buckets.pools)).put(examplePool('v6', ['2001:db8::/116']));
     const watch = await bus.bucket(Buckets.allocations);
     void (async () => {
       for await (const change of watch.watch(abort.signal)) if (change.type === 'put') seen(change.value);
     })();
-    const replicas = Array.from({ length: count }, () => startBerthProcess(IPAM_MAIN, { ...nats.env, ...store.env }));
+    const replicas = Array.from({ length: count }, () =>
+      startBerthProcess(IPAM_MAIN, { ...nats.as('ipam').env, ...store.env }),
+    );
     rig = { nats, store, bus, replicas };
     await Promise.all(replicas.map((r) => r.logged('leasing')));
   });

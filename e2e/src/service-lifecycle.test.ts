@@ -3,10 +3,23 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { connectBus } from '@berth/bus';
 import { startBerthProcess, startGobgp, startNats, type RigGobgp, type RigNats } from '@berth/rig';
+import { createLogger } from '@berth/runtime';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SERVICES = ['ipam', 'route-publisher', 'node-agent'] as const;
+
+/** Makes Berth's buckets and events stream, as the watcher does before any other service can start. */
+async function makeTopology(nats: RigNats): Promise<void> {
+  const bus = await connectBus(nats.as('watcher').config, {
+    name: 'topology',
+    identity: 'watcher',
+    logger: createLogger('topology', 'silent'),
+  });
+  await bus.ensureTopology();
+  await bus.close();
+}
 
 function launch(service: string, env: Record<string, string>) {
   const proc = startBerthProcess(join(root, 'services', service, 'dist', 'main.js'), env);
@@ -17,12 +30,28 @@ function launch(service: string, env: Record<string, string>) {
 describe('services - lifecycle as real processes', () => {
   let nats: RigNats;
   let gobgp: RigGobgp;
-  before(async () => ([nats, gobgp] = await Promise.all([startNats(), startGobgp()])));
+  before(async () => {
+    [nats, gobgp] = await Promise.all([startNats(), startGobgp()]);
+    await makeTopology(nats);
+  });
   after(() => Promise.all([nats.stop(), gobgp.stop()]));
+
+  it('waits, unready, for the buckets the watcher makes, and starts once they exist', async (t) => {
+    const fresh = await startNats();
+    t.after(() => fresh.stop());
+    const proc = launch('ipam', fresh.as('ipam').env);
+    const { port } = (await proc.logged('health server listening')) as { port: number };
+    const { bucket } = (await proc.logged('waiting for the bucket: the watcher creates it')) as { bucket: string };
+    assert.match(bucket, /^berth_v1_/);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 503);
+    await makeTopology(fresh);
+    await proc.logged('started');
+    assert.equal(await proc.stop(), 0);
+  });
 
   for (const service of SERVICES) {
     it(`${service} serves health, readiness and metrics, logs JSON, and exits 0 on SIGTERM`, async () => {
-      const proc = launch(service, { ...nats.env, BERTH_GOBGP_TARGET: gobgp.target });
+      const proc = launch(service, { ...nats.as(service).env, BERTH_GOBGP_TARGET: gobgp.target });
       const { port } = (await proc.logged('health server listening')) as { port: number };
       await proc.logged('started');
       const base = `http://127.0.0.1:${port}`;
@@ -46,7 +75,8 @@ describe('services - lifecycle as real processes', () => {
   it('reaches a NATS that demands TLS client certificates, from its environment alone', async (t) => {
     const secure = await startNats({ tls: true });
     t.after(() => secure.stop());
-    const proc = launch('node-agent', secure.env);
+    await makeTopology(secure);
+    const proc = launch('node-agent', secure.as('node-agent').env);
     await proc.logged('started');
     assert.equal((await proc.logged('connected to NATS'))['server'], new URL(secure.url).host);
     assert.equal(await proc.stop(), 0);

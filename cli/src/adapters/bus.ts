@@ -48,6 +48,7 @@ export async function readBus(config: BusConfig, options: { timeoutMs: number; l
   try {
     bus = await connectBus(config, {
       name: `berth-cli-${hostname()}`,
+      identity: 'cli',
       logger: options.logger,
       readOnly: true,
       connectTimeoutMs: options.timeoutMs,

@@ -124,11 +124,12 @@ describe('bus - over mutual TLS', () => {
     const certs = nats.certificates;
     assert.ok(certs);
     const { logger } = capturingLogger();
-    const base = { natsServers: [nats.url], natsUser: nats.user, natsPassword: nats.password };
+    const base = nats.as('rig').config;
     const bus = await connectBus(
       { ...base, natsTlsCa: certs.ca, natsTlsCert: certs.clientCert, natsTlsKey: certs.clientKey },
-      { name: 'tls-test', logger },
+      { name: 'tls-test', identity: 'watcher', logger },
     );
+    await bus.ensureTopology();
     const nodes = await bus.bucket(Buckets.nodes);
     await nodes.put(node('over-tls', '1'));
     assert.deepEqual(await nodes.get('over-tls'), node('over-tls', '1'));
@@ -138,8 +139,8 @@ describe('bus - over mutual TLS', () => {
     await assert.rejects(
       connect({
         servers: nats.url,
-        user: nats.user,
-        pass: nats.password,
+        user: 'rig',
+        pass: nats.as('rig').password,
         tls: { caFile: certs.ca },
         maxReconnectAttempts: 0,
         timeout: 3000,
@@ -153,18 +154,14 @@ describe('bus - on a three-server JetStream cluster', () => {
   it('keeps every bucket and the events stream at three replicas; one server SIGKILLed loses no snapshot; writes land and watches see them again', async (t) => {
     const cluster = await startNatsCluster();
     const { logger } = capturingLogger();
-    const config = {
-      natsServers: [...cluster.urls],
-      natsUser: cluster.user,
-      natsPassword: cluster.password,
-      natsReplicas: 3,
-    };
+    const config = { ...cluster.as('rig').config, natsReplicas: 3 };
     // The client on a server that stays: the one killed holds some of the streams' leaders.
     const bus = await connectBus(
       { ...config, natsServers: [cluster.urls[1] ?? '', ...cluster.urls] },
-      { name: 'w', logger },
+      { name: 'w', identity: 'watcher', logger },
     );
-    const raw = await connect({ servers: [cluster.urls[2] ?? ''], user: cluster.user, pass: cluster.password });
+    await bus.ensureTopology();
+    const raw = await connect({ servers: [cluster.urls[2] ?? ''], user: 'rig', pass: cluster.as('rig').password });
     t.after(async () => {
       await raw.close();
       await bus.close();
@@ -177,7 +174,7 @@ describe('bus - on a three-server JetStream cluster', () => {
     // A watch from the third server, whose consumer may live on the one killed.
     const watcher = await connectBus(
       { ...config, natsServers: [cluster.urls[2] ?? '', ...cluster.urls] },
-      { name: 'r', logger },
+      { name: 'r', identity: 'watcher', logger },
     );
     const seen = watchNodes(t, watcher, [watcher]);
     // Last: a client left without any server would wait for one forever.
@@ -215,19 +212,14 @@ describe('bus - heartbeats on a three-server cluster', () => {
     const { logger } = capturingLogger();
     const on = (server: number, name: string) =>
       connectBus(
-        {
-          // That server alone (nats.js would shuffle a list): the others it learns from the cluster.
-          natsServers: [cluster.urls[server] ?? ''],
-          natsUser: cluster.user,
-          natsPassword: cluster.password,
-          natsReplicas: 3,
-        },
-        { name, logger },
+        // That server alone (nats.js would shuffle a list): the others it learns from the cluster.
+        { ...cluster.as('rig').config, natsServers: [cluster.urls[server] ?? ''], natsReplicas: 3 },
+        { name, identity: 'node-agent', logger },
       );
     // The server to kill leads the bucket's stream: its writes then wait for a new leader.
     const setup = await on(0, 'setup');
-    await setup.bucket(Buckets.nodeHealth);
-    const raw = await connect({ servers: [...cluster.urls], user: cluster.user, pass: cluster.password });
+    await setup.ensureTopology();
+    const raw = await connect({ servers: [...cluster.urls], user: 'rig', pass: cluster.as('rig').password });
     const info = await (await raw.jetstreamManager()).streams.info(`KV_${Buckets.nodeHealth.name}`);
     await Promise.all([raw.close(), setup.close()]);
     const leader = Number(info.cluster?.leader?.slice(1)) - 1; // the rig names its servers n1, n2, n3
@@ -289,26 +281,33 @@ describe('bus - against a real nats-server', () => {
   let raw: NatsConnection;
   before(async () => {
     nats = await startNats();
-    raw = await connect({ servers: nats.url, user: nats.user, pass: nats.password });
+    raw = await connect({ servers: nats.url, user: 'rig', pass: nats.as('rig').password });
+    const setup = await connectBus(nats.as('rig').config, {
+      name: 'setup',
+      identity: 'watcher',
+      logger: createLogger('setup', 'silent'),
+    });
+    await setup.ensureTopology();
+    await setup.close();
   });
   after(async () => {
     await raw.close();
     await nats.stop();
   });
 
-  const config = () => ({ natsServers: [nats.url], natsUser: nats.user, natsPassword: nats.password });
+  const config = () => nats.as('rig').config;
 
   it('refuses to connect without the right credentials', async () => {
     const { logger } = capturingLogger();
     await assert.rejects(
-      connectBus({ natsServers: [nats.url], natsUser: nats.user, natsPassword: 'wrong' }, { name: 't', logger }),
+      connectBus({ ...nats.as('rig').config, natsPassword: 'wrong' }, { name: 't', identity: 'watcher', logger }),
       /Authorization/i,
     );
   });
 
   it('watch yields current state, then initialized, then live puts and tombstones', async (t) => {
     const { logger } = capturingLogger();
-    const bus = await connectBus(config(), { name: 'watch-test', logger });
+    const bus = await connectBus(config(), { name: 'watch-test', identity: 'watcher', logger });
     t.after(() => bus.close());
     const nodes = await bus.bucket(Buckets.nodes);
     await nodes.put(node('node-a', '1'));
@@ -348,7 +347,7 @@ describe('bus - against a real nats-server', () => {
 
   it('reads every key while the keys are being rewritten (nats.js alone misses one in ~3 % of reads)', async (t) => {
     const { logger } = capturingLogger();
-    const bus = await connectBus(config(), { name: 'rewrite-test', logger });
+    const bus = await connectBus(config(), { name: 'rewrite-test', identity: 'watcher', logger });
     t.after(() => bus.close());
     const health = await bus.bucket(Buckets.nodeHealth);
     const keys = ['node-1', 'node-2', 'node-3'];
@@ -374,7 +373,7 @@ describe('bus - against a real nats-server', () => {
   it('drops a malformed snapshot with a log line naming its subject, counts it, and keeps watching', async (t) => {
     const { logger, lines } = capturingLogger();
     const registry = new Registry();
-    const bus = await connectBus(config(), { name: 'invalid-test', logger, registry });
+    const bus = await connectBus(config(), { name: 'invalid-test', identity: 'watcher', logger, registry });
     t.after(() => bus.close());
     const nodes = await bus.bucket(Buckets.nodes);
     const abort = new AbortController();
@@ -416,9 +415,9 @@ describe('bus - against a real nats-server', () => {
     const relay = await relayTo(nats.url);
     const agent = await connectBus(
       { ...config(), natsServers: [relay.url] },
-      { name: 'agent', logger: agentLog.logger },
+      { name: 'agent', identity: 'watcher', logger: agentLog.logger },
     );
-    const reader = await connectBus(config(), { name: 'reader', logger, registry });
+    const reader = await connectBus(config(), { name: 'reader', identity: 'watcher', logger, registry });
     const stop = new AbortController();
     const { got: heard, done: readerDone } = receiveHeartbeats(reader, stop.signal);
     const { got: own, done: agentDone } = receiveHeartbeats(agent, stop.signal);
@@ -462,7 +461,10 @@ describe('bus - against a real nats-server', () => {
   it('gives up a connection whose server went silent without closing it, within seconds, and connects anew', async (t) => {
     const { logger, lines } = capturingLogger();
     const relay = await relayTo(nats.url);
-    const bus = await connectBus({ ...config(), natsServers: [relay.url] }, { name: 'stale', logger });
+    const bus = await connectBus(
+      { ...config(), natsServers: [relay.url] },
+      { name: 'stale', identity: 'watcher', logger },
+    );
     t.after(async () => {
       await bus.close();
       await relay.close();
@@ -478,7 +480,7 @@ describe('bus - against a real nats-server', () => {
 
   it('refuses to put a snapshot that breaks the contract', async (t) => {
     const { logger } = capturingLogger();
-    const bus = await connectBus(config(), { name: 'put-test', logger });
+    const bus = await connectBus(config(), { name: 'put-test', identity: 'watcher', logger });
     t.after(() => bus.close());
     const nodes = await bus.bucket(Buckets.nodes);
     await assert.rejects(
@@ -489,7 +491,7 @@ describe('bus - against a real nats-server', () => {
 
   it('publishes CloudEvents into the events stream, once per id, and refuses invalid ones', async (t) => {
     const { logger } = capturingLogger();
-    const bus: Bus = await connectBus(config(), { name: 'events-test', logger });
+    const bus: Bus = await connectBus(config(), { name: 'events-test', identity: 'watcher', logger });
     t.after(() => bus.close());
     const event: RouteWithdrawnEvent = {
       specversion: '1.0',
@@ -526,10 +528,10 @@ describe('bus - against a real nats-server', () => {
 
   it('read-only: reads what writers stored, creates no bucket or stream, and refuses to write', async (t) => {
     const { logger } = capturingLogger();
-    const writer = await connectBus(config(), { name: 'writer', logger });
+    const writer = await connectBus(config(), { name: 'writer', identity: 'watcher', logger });
     t.after(() => writer.close());
     await (await writer.bucket(Buckets.nodes)).put(node('seen-by-reader', '1'));
-    const reader = await connectBus(config(), { name: 'reader', logger, readOnly: true });
+    const reader = await connectBus(config(), { name: 'reader', identity: 'watcher', logger, readOnly: true });
     t.after(() => reader.close());
     const read = await (await reader.bucket(Buckets.nodes)).current();
     assert.deepEqual(read.get('seen-by-reader'), node('seen-by-reader', '1'));
@@ -550,7 +552,7 @@ describe('bus - against a real nats-server', () => {
     await assert.rejects(
       connectBus(
         { natsServers: ['nats://127.0.0.1:1'] },
-        { name: 'reader', logger, readOnly: true, connectTimeoutMs: 2000 },
+        { name: 'reader', identity: 'watcher', logger, readOnly: true, connectTimeoutMs: 2000 },
       ),
       /CONNECTION_REFUSED|TIMEOUT/,
     );
@@ -560,8 +562,11 @@ describe('bus - against a real nats-server', () => {
   it('after its connection drops, a watch reads again and yields only what changed meanwhile, then resumed', async (t) => {
     const { logger } = capturingLogger();
     const relay = await relayTo(nats.url);
-    const writer = await connectBus(config(), { name: 'resume-writer', logger });
-    const reader = await connectBus({ ...config(), natsServers: [relay.url] }, { name: 'resume-reader', logger });
+    const writer = await connectBus(config(), { name: 'resume-writer', identity: 'watcher', logger });
+    const reader = await connectBus(
+      { ...config(), natsServers: [relay.url] },
+      { name: 'resume-reader', identity: 'watcher', logger },
+    );
     const written = await writer.bucket(Buckets.nodes);
     for (const key of ['keep', 'change', 'delete', 'purge']) await written.put(node(`r-${key}`, '1'));
     const seen = watchNodes(t, reader, [reader, writer, relay]);
@@ -600,8 +605,8 @@ describe('bus - against a real nats-server', () => {
 
   it('a watch goes on right after NATS is killed and restarted, not after nats.js misses two idle heartbeats (10 s)', async (t) => {
     const { logger } = capturingLogger();
-    const writer = await connectBus(config(), { name: 'crash-writer', logger });
-    const reader = await connectBus(config(), { name: 'crash-reader', logger });
+    const writer = await connectBus(config(), { name: 'crash-writer', identity: 'watcher', logger });
+    const reader = await connectBus(config(), { name: 'crash-reader', identity: 'watcher', logger });
     const written = await writer.bucket(Buckets.nodes);
     await written.put(node('c-before', '1'));
     const seen = watchNodes(t, reader, [reader, writer]);
@@ -626,7 +631,7 @@ describe('bus - against a real nats-server', () => {
   it('reports unready while NATS is down and ready again after it returns', async (t) => {
     const { logger } = capturingLogger();
     const readiness = new Readiness();
-    const bus = await connectBus(config(), { name: 'readiness-test', logger, readiness });
+    const bus = await connectBus(config(), { name: 'readiness-test', identity: 'watcher', logger, readiness });
     t.after(() => bus.close());
     assert.equal(readiness.isReady, true);
     const nodes = await bus.bucket(Buckets.nodes);

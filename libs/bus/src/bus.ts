@@ -10,6 +10,7 @@ import {
   StorageType,
   type ConnectionOptions,
   type JetStreamClient,
+  type JetStreamManager,
   type KV,
   type NatsConnection,
 } from 'nats';
@@ -26,13 +27,23 @@ import { Counter, type Registry } from 'prom-client';
 import type { BusConfig } from './config.js';
 import { ContractViolationError } from './errors.js';
 import { HeartbeatChannel } from './heartbeats.js';
-import { EventsStream, type BucketSpec } from './topology.js';
+import { inboxPrefix, type BusIdentity } from './permissions.js';
+import { Buckets, EventsStream, type BucketSpec } from './topology.js';
 import { SnapshotBucketImpl, type Change, type OnRewatch, type SnapshotBucket } from './snapshot-bucket.js';
 
 /** Berth's view of NATS: typed snapshot buckets and CloudEvents, validated both ways. */
 export interface Bus {
-  /** Opens (creating when missing) one snapshot bucket. */
+  /**
+   * Opens one snapshot bucket, waiting while it does not exist yet (the watcher creates them all
+   * with `ensureTopology`). A read-only bus does not wait: a missing bucket reads as empty.
+   */
   bucket<T extends { key: string }>(spec: BucketSpec<T>): Promise<SnapshotBucket<T>>;
+  /**
+   * Creates every bucket and the events stream, or brings their replicas to the configured count.
+   * Only the watcher's identity may: so no other component, a node-agent least of all, can change
+   * how long events are kept or how large a bucket may grow.
+   */
+  ensureTopology(): Promise<void>;
   /** Publishes one CloudEvent to its subject, stored in the events stream (deduplicated by id). */
   publishEvent<N extends EventName>(name: N, event: Static<(typeof EventSchemas)[N]>): Promise<void>;
   /**
@@ -49,6 +60,8 @@ export interface Bus {
 export interface BusOptions {
   /** The client name NATS shows in its monitoring, e.g. `ipam-7d9f`. */
   readonly name: string;
+  /** Whose permissions the credentials carry: replies arrive under this identity's own inbox prefix. */
+  readonly identity: BusIdentity;
   readonly logger: Logger;
   /** Told `bus` is unready while the connection is down. */
   readonly readiness?: Readiness;
@@ -92,10 +105,15 @@ const MAX_PINGS_OUT = 3;
 export const BUS_RETURN_GRACE_MS = RECONNECT_WAIT_MS + RECONNECT_JITTER_MS + 100;
 
 /** Maps Berth's bus settings onto the NATS client's options. */
-function natsOptions(config: BusConfig, name: string, once: { timeoutMs: number } | undefined): ConnectionOptions {
+function natsOptions(
+  config: BusConfig,
+  { name, identity }: BusOptions,
+  once: { timeoutMs: number } | undefined,
+): ConnectionOptions {
   const options: ConnectionOptions = {
     servers: [...config.natsServers],
     name,
+    inboxPrefix: inboxPrefix(identity),
     ...(once === undefined
       ? {
           maxReconnectAttempts: -1,
@@ -131,7 +149,7 @@ export async function connectBus(config: BusConfig, options: BusOptions): Promis
   const { logger, readiness } = options;
   readiness?.notReady('bus', 'connecting to NATS');
   const once = options.readOnly === true ? { timeoutMs: options.connectTimeoutMs ?? 5000 } : undefined;
-  const nc = await connect(natsOptions(config, options.name, once));
+  const nc = await connect(natsOptions(config, options, once));
   readiness?.ready('bus');
   logger.info({ server: nc.getServer() }, 'connected to NATS');
   const invalid = new Counter({
@@ -160,7 +178,6 @@ export async function connectBus(config: BusConfig, options: BusOptions): Promis
   const js = nc.jetstream();
   const readOnly = options.readOnly === true;
   const replicas = config.natsReplicas ?? 1;
-  if (!readOnly) await whileJetStreamSettles(logger, 'the events stream', () => ensureEventsStream(nc, replicas));
   const onRewatch: OnRewatch = (listener) => {
     rewatches.add(listener);
     return () => rewatches.delete(listener);
@@ -222,8 +239,10 @@ function isServerLoss(data: unknown): data is { deleted: string[] } {
   return Array.isArray(data.deleted) && data.deleted.length > 0;
 }
 
-async function ensureEventsStream(nc: NatsConnection, replicas: number): Promise<void> {
-  const jsm = await nc.jetstreamManager();
+/** How often a component looks again for a bucket the watcher has not created yet. */
+const BUCKET_POLL_MS = 500;
+
+async function ensureEventsStream(jsm: JetStreamManager, replicas: number): Promise<void> {
   const config = {
     num_replicas: replicas,
     name: EventsStream.name,
@@ -266,39 +285,51 @@ class BusImpl implements Bus {
   }
 
   async bucket<T extends { key: string }>(spec: BucketSpec<T>): Promise<SnapshotBucket<T>> {
-    const kv = this.readOnly
-      ? await this.#bindExisting(spec.name)
-      : await whileJetStreamSettles(this.logger, spec.name, () => this.#open(spec));
+    const kv = this.readOnly ? await this.#bindExisting(spec.name) : await this.#bindWhenCreated(spec.name);
     if (kv === undefined) return new AbsentBucket(spec.name);
     const check = validator(spec.schema);
     return new SnapshotBucketImpl(kv, spec.name, check, this.logger, this.countInvalid, this.onRewatch);
   }
 
-  /** Opens a bucket, creating it when missing, with the configured replicas (raised on one made smaller). */
-  async #open<T extends { key: string }>(spec: BucketSpec<T>): Promise<KV> {
+  async ensureTopology(): Promise<void> {
+    if (this.readOnly) throw new Error('a read-only bus creates nothing');
+    const jsm = await this.nc.jetstreamManager();
+    await whileJetStreamSettles(this.logger, 'the events stream', () => ensureEventsStream(jsm, this.replicas));
+    for (const spec of Object.values(Buckets)) {
+      await whileJetStreamSettles(this.logger, spec.name, () => this.#create(jsm, spec));
+    }
+  }
+
+  /** Creates a bucket when missing, with the configured replicas (raised on one made smaller). */
+  async #create(jsm: JetStreamManager, spec: BucketSpec<{ key: string }>): Promise<void> {
     const ttl = spec.ttlMs === undefined ? {} : { ttl: spec.ttlMs };
     const kv = await this.js.views.kv(spec.name, { history: 1, replicas: this.replicas, ...ttl });
     if ((await kv.status()).replicas !== this.replicas) {
-      const jsm = await this.nc.jetstreamManager();
       const { config } = await jsm.streams.info(`KV_${spec.name}`);
       await jsm.streams.update(config.name, { ...config, num_replicas: this.replicas });
       this.logger.info({ bucket: spec.name, replicas: this.replicas }, 'bucket replicas changed');
     }
-    return kv;
+  }
+
+  /** Binds to a bucket, waiting (and saying so once) while the watcher has not created it. */
+  async #bindWhenCreated(name: string): Promise<KV> {
+    let told = false;
+    for (;;) {
+      const kv = await whileJetStreamSettles(this.logger, name, () => this.#bindExisting(name));
+      if (kv !== undefined) return kv;
+      if (!told) this.logger.info({ bucket: name }, 'waiting for the bucket: the watcher creates it');
+      told = true;
+      await sleep(BUCKET_POLL_MS);
+    }
   }
 
   async #bindExisting(name: string): Promise<KV | undefined> {
-    if (!(await this.#bucketExists(name))) return undefined;
-    return this.js.views.kv(name, { bindOnly: true });
-  }
-
-  async #bucketExists(name: string): Promise<boolean> {
     const jsm = await this.nc.jetstreamManager();
     try {
-      await jsm.streams.info(`KV_${name}`);
-      return true;
+      const { config } = await jsm.streams.info(`KV_${name}`);
+      return await this.js.views.kv(name, { bindOnly: true, allow_direct: config.allow_direct });
     } catch (error) {
-      if (error instanceof Error && error.message === 'stream not found') return false;
+      if (error instanceof Error && error.message === 'stream not found') return undefined;
       throw error;
     }
   }
@@ -311,7 +342,10 @@ class BusImpl implements Bus {
     }
     const result = check.check(event);
     if (!result.ok) throw new ContractViolationError(check.schemaId, result.problems);
-    await this.js.publish(EventTypes[name].subject, JSON.stringify(event), { msgID: event.id });
+    // Until the watcher has made the events stream, nobody answers: that passes like a settling cluster.
+    await whileJetStreamSettles(this.logger, EventsStream.name, () =>
+      this.js.publish(EventTypes[name].subject, JSON.stringify(event), { msgID: event.id }),
+    );
   }
 
   async close(): Promise<void> {

@@ -8,3 +8,5 @@ export type { Change, SnapshotBucket } from './snapshot-bucket.js';
 export { ContractViolationError } from './errors.js';
 export { BucketFollower, followServing, into, servingSnapshots } from './follow.js';
 export type { Apply, ServingSnapshots } from './follow.js';
+export { BusGrants, BusIdentities, busPermissions, inboxPrefix } from './permissions.js';
+export type { BusGrant, BusIdentity, NatsPermissions } from './permissions.js';

@@ -25,6 +25,7 @@ export const Buckets = {
   namespaces: bucket('namespaces', SnapshotSchemas.namespaces),
   pools: bucket('pools', SnapshotSchemas.pools),
   bgpPeers: bucket('bgp_peers', SnapshotSchemas.bgpPeers),
+  bgpPeerSecrets: bucket('bgp_peer_secrets', SnapshotSchemas.bgpPeerSecrets),
   bgpConfig: bucket('bgp_config', SnapshotSchemas.bgpConfig),
   allocations: bucket('allocations', SnapshotSchemas.allocations),
   // Heartbeats expire so a dead node's entry goes away by itself (readers still check `at`).

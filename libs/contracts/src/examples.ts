@@ -101,6 +101,7 @@ export function exampleBgpPeer(
     port: 179,
     holdTimeSeconds: 9,
     keepaliveTimeSeconds: 3,
+    tcpMd5: false,
     families: [address.includes(':') ? 'IPv6' : 'IPv4'],
     addPath: true,
     ...overrides,

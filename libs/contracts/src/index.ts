@@ -2,6 +2,7 @@ export { CONTRACT_VERSION, IpAddress, IpFamily, LabelSelector, ServiceKey } from
 export {
   AllocationSnapshot,
   BgpConfigSnapshot,
+  BgpPeerSecretSnapshot,
   BgpPeerSnapshot,
   EndpointsSnapshot,
   NamespaceSnapshot,

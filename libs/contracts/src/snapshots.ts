@@ -128,7 +128,10 @@ export type PoolSnapshot = Static<typeof PoolSnapshot>;
 
 const Asn = Type.Integer({ minimum: 1, maximum: 4294967295 });
 
-/** A BGPPeer (key: its name); the password is resolved from its Secret by the watcher. */
+/**
+ * A BGPPeer (key: its name). Its TCP-MD5 password is not here: every identity that reads peers may
+ * read this, so the password travels in `BgpPeerSecretSnapshot`, which route-publisher alone reads.
+ */
 export const BgpPeerSnapshot = snapshot('BgpPeerSnapshot', ObjectName, {
   peerAddress: IpAddress,
   peerASN: Asn,
@@ -138,13 +141,20 @@ export const BgpPeerSnapshot = snapshot('BgpPeerSnapshot', ObjectName, {
   holdTimeSeconds: Type.Union([Type.Literal(0), Type.Integer({ minimum: 3, maximum: 65535 })]),
   /** 0 exactly when the hold time is 0. */
   keepaliveTimeSeconds: Type.Integer({ minimum: 0, maximum: 21845 }),
-  password: Type.Optional(Type.String({ minLength: 1, maxLength: 80 })),
+  /** The session is signed with TCP-MD5: no session until its `BgpPeerSecretSnapshot` is there. */
+  tcpMd5: Type.Boolean(),
   ebgpMultihop: Type.Optional(Type.Integer({ minimum: 1, maximum: 255 })),
   nodeSelector: Type.Optional(LabelSelector),
   families: Type.Array(IpFamily, { minItems: 1, maxItems: 2 }),
   addPath: Type.Boolean(),
 });
 export type BgpPeerSnapshot = Static<typeof BgpPeerSnapshot>;
+
+/** A BGPPeer's TCP-MD5 password (key: the peer's name), resolved from its Secret by the watcher. */
+export const BgpPeerSecretSnapshot = snapshot('BgpPeerSecretSnapshot', ObjectName, {
+  password: Type.String({ minLength: 1, maxLength: 80 }),
+});
+export type BgpPeerSecretSnapshot = Static<typeof BgpPeerSecretSnapshot>;
 
 /** The single BGPConfig `default` (key: `default`). */
 export const BgpConfigSnapshot = snapshot('BgpConfigSnapshot', Type.Literal('default'), {
@@ -235,6 +245,7 @@ export const SnapshotSchemas = {
   namespaces: NamespaceSnapshot,
   pools: PoolSnapshot,
   bgpPeers: BgpPeerSnapshot,
+  bgpPeerSecrets: BgpPeerSecretSnapshot,
   bgpConfig: BgpConfigSnapshot,
   allocations: AllocationSnapshot,
   nodeHealth: NodeHealthSnapshot,

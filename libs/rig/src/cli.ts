@@ -110,9 +110,13 @@ async function up(): Promise<void> {
     `  ${controlPlaneBinDir()}/kubectl --kubeconfig ${kube.kubeconfig} get namespaces`,
     `NATS (JetStream) at ${nats.url}, Redis at ${redis.host}:${redis.port}, gobgpd gRPC at ${gobgp.target}`,
     '',
-    'The environment for Berth processes:',
-    ...Object.entries({ ...nats.env, ...redis.env, BERTH_GOBGP_TARGET: gobgp.target }).map(
-      ([k, v]) => `  export ${k}=${v}`,
+    'The environment for Berth processes (each service connects to NATS as itself: BERTH_NATS_USER is',
+    "watcher, ipam, route-publisher, node-agent or cli, and BERTH_NATS_PASSWORD that user's below):",
+    ...Object.entries({ ...nats.as('rig').env, ...redis.env, BERTH_GOBGP_TARGET: gobgp.target })
+      .filter(([k]) => k !== 'BERTH_NATS_USER' && k !== 'BERTH_NATS_PASSWORD')
+      .map(([k, v]) => `  export ${k}=${v}`),
+    ...['watcher', 'ipam', 'route-publisher', 'node-agent', 'cli'].map(
+      (user) => `  # ${user}: BERTH_NATS_USER=${user} BERTH_NATS_PASSWORD=${nats.as(user).password}`,
     ),
     '',
     'Ctrl-C stops everything.',

@@ -1,14 +1,11 @@
 import { chmodSync, chownSync, copyFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { installBerthApi, registerNode, watcherKubeconfig } from './cluster.js';
 import { startControlPlane, type RigControlPlane } from './control-plane.js';
 import type { RigDocker } from './docker.js';
 import type { RigBaseImages } from './images.js';
 import { makeRigDir, stopAndRemove } from './process.js';
-import { freePort, secret } from './tools.js';
-
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+import { freePort, repoRoot, secret } from './tools.js';
 
 /** The Kubernetes node the Docker host is, as Compose's node-agent and route-publisher see it. */
 const COMPOSE_NODE = 'compose-host';
@@ -46,9 +43,18 @@ export async function prepareCompose(docker: RigDocker, base: RigBaseImages): Pr
   const kube = await startControlPlane({ bindAddress: docker.hostAddress });
   const compose = (args: readonly string[], options: { timeoutMs?: number } = {}) =>
     docker.docker(
-      ['compose', '--project-name', project, '--env-file', envFile, '-f', join(repo, 'docker-compose.yml'), ...args],
+      [
+        'compose',
+        '--project-name',
+        project,
+        '--env-file',
+        envFile,
+        '-f',
+        join(repoRoot, 'docker-compose.yml'),
+        ...args,
+      ],
       {
-        cwd: repo,
+        cwd: repoRoot,
         timeoutMs: options.timeoutMs ?? 300_000,
       },
     );
@@ -65,7 +71,7 @@ export async function prepareCompose(docker: RigDocker, base: RigBaseImages): Pr
     chownSync(kubeconfig, 0, 65532);
     chmodSync(kubeconfig, 0o640);
     await registerNode(kube, { name: COMPOSE_NODE, ipv4: docker.hostAddress });
-    await kube.kubectl(['apply', '-f', join(repo, 'deploy', 'examples', 'bgpconfig.yaml')]);
+    await kube.kubectl(['apply', '-f', join(repoRoot, 'deploy', 'examples', 'bgpconfig.yaml')]);
     // gobgpd shares this machine's own network namespace (host network): no BGP port there.
     await kube.kubectl(['patch', 'bgpconfig', 'default', '--type=merge', '-p', '{"spec":{"listenPort":-1}}']);
     await kube.kubectl(['apply', '-f', '-'], {

@@ -1,15 +1,14 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fromCache, PINNED } from './cache.js';
 import type { RigDocker } from './docker.js';
 import { RigError } from './errors.js';
+import { repoRoot } from './tools.js';
 
 const run = promisify(execFile);
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const rigImages = join(repo, 'libs', 'rig', 'images');
+const rigImages = join(repoRoot, 'libs', 'rig', 'images');
 
 /** Berth's images, as scripts/images builds them and the chart and Compose name them. */
 export const BERTH_IMAGES = ['watcher', 'ipam', 'route-publisher', 'node-agent', 'gobgpd'] as const;
@@ -17,7 +16,7 @@ export type BerthImageName = (typeof BERTH_IMAGES)[number];
 
 /** The tag scripts/images gives by default, which the chart and Compose use: the chart's appVersion. */
 export function chartAppVersion(): string {
-  const chart = readFileSync(join(repo, 'deploy', 'helm', 'berth', 'Chart.yaml'), 'utf8');
+  const chart = readFileSync(join(repoRoot, 'deploy', 'helm', 'berth', 'Chart.yaml'), 'utf8');
   const version = /^appVersion:\s*['"]?([^'"\s]+)['"]?\s*$/m.exec(chart)?.[1];
   if (version === undefined) throw new RigError('deploy/helm/berth/Chart.yaml has no appVersion', 'RIG_NOT_BUILT');
   return version;
@@ -30,7 +29,7 @@ export function berthImage(name: BerthImageName, tag = chartAppVersion()): strin
 
 /** The Node.js version the project pins: its `node` devDependency, as the lockfile resolved it. */
 export function pinnedNodeVersion(): string {
-  const lock = JSON.parse(readFileSync(join(repo, 'package-lock.json'), 'utf8')) as {
+  const lock = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8')) as {
     packages?: Record<string, { version?: string }>;
   };
   const version = lock.packages?.['node_modules/node']?.version;
@@ -194,7 +193,7 @@ export async function buildBerthImages(
     ...(ca === undefined ? [] : ['--secret', `id=ca,src=${ca}`]),
   ];
   try {
-    const checkout = options.checkout ?? repo;
+    const checkout = options.checkout ?? repoRoot;
     await run(join(checkout, 'scripts', 'images'), args, {
       cwd: checkout,
       env: { ...process.env, ...docker.env },

@@ -1,19 +1,42 @@
+import { readFileSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeRigDir, spawnServer, stopAndRemove, waitUntil, type RigProcess } from './process.js';
 import { makeCertificates, type RigCertificates } from './tls.js';
-import { freePorts, requireTool, secret } from './tools.js';
+import { freePorts, repoRoot, requireTool, secret } from './tools.js';
+
+/**
+ * One user of a rig's NATS: a Berth identity (`watcher`, `ipam`, `route-publisher`, `node-agent`,
+ * `cli`, `events`) holding exactly the permissions the chart gives it, or `rig`, which may do
+ * anything, for a test that plays several parts or looks at what the others did.
+ */
+export interface RigNatsAccess {
+  readonly user: string;
+  readonly password: string;
+  /** The settings a Berth process reads to reach the server(s) as this user. */
+  readonly env: Record<string, string>;
+  /** The same, as `connectBus` takes them. */
+  readonly config: {
+    readonly natsServers: string[];
+    readonly natsUser: string;
+    readonly natsPassword: string;
+    readonly natsTlsCa?: string;
+    readonly natsTlsCert?: string;
+    readonly natsTlsKey?: string;
+  };
+}
+
+/** The user that may do anything. */
+export const RIG_NATS_USER = 'rig';
 
 /** A private nats-server with JetStream, on a free loopback port, with its own credentials. */
 export interface RigNats {
   readonly url: string;
-  readonly user: string;
-  readonly password: string;
   /** With `tls: true`: the CA and the client certificate the server demands. */
   readonly certificates?: RigCertificates;
-  /** The settings a Berth process reads to reach this server. */
-  readonly env: Record<string, string>;
+  /** How to connect as `user`; throws for a user the server does not have. */
+  as(user: string): RigNatsAccess;
   readonly process: RigProcess;
   /**
    * Stops the server (with `kill`, SIGKILL: a crash) and starts it again on the same port with
@@ -36,8 +59,7 @@ export async function startNats(options: { tls?: boolean } = {}): Promise<RigNat
           `tls { cert_file: ${JSON.stringify(certificates.serverCert)}, key_file: ${JSON.stringify(certificates.serverKey)},`,
           `  ca_file: ${JSON.stringify(certificates.ca)}, verify: true }`,
         ];
-  const user = 'berth';
-  const password = secret();
+  const users = natsUsers();
   const config = join(dir, 'nats.conf');
 
   const launch = async (listen: string): Promise<{ server: RigProcess; url: string }> => {
@@ -46,7 +68,7 @@ export async function startNats(options: { tls?: boolean } = {}): Promise<RigNat
       [
         `listen: ${JSON.stringify(listen)}`,
         `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`,
-        `authorization { user: ${JSON.stringify(user)}, password: ${JSON.stringify(password)} }`,
+        ...users.block,
         ...tlsBlock,
         '',
       ].join('\n'),
@@ -72,23 +94,14 @@ export async function startNats(options: { tls?: boolean } = {}): Promise<RigNat
   let { server, url } = await launch('127.0.0.1:-1');
   const port = new URL(url).port;
   const stop = () => stopAndRemove([server], [dir]);
+  const tls =
+    certificates === undefined
+      ? {}
+      : { natsTlsCa: certificates.ca, natsTlsCert: certificates.clientCert, natsTlsKey: certificates.clientKey };
   return {
     url,
-    user,
-    password,
     ...(certificates === undefined ? {} : { certificates }),
-    env: {
-      BERTH_NATS_SERVERS: url,
-      BERTH_NATS_USER: user,
-      BERTH_NATS_PASSWORD: password,
-      ...(certificates === undefined
-        ? {}
-        : {
-            BERTH_NATS_TLS_CA: certificates.ca,
-            BERTH_NATS_TLS_CERT: certificates.clientCert,
-            BERTH_NATS_TLS_KEY: certificates.clientKey,
-          }),
-    },
+    as: (user) => users.access(user, [url], tls),
     get process() {
       return server;
     },
@@ -102,14 +115,12 @@ export async function startNats(options: { tls?: boolean } = {}): Promise<RigNat
   };
 }
 
-/** Three (or `size`) nats-servers in one JetStream cluster on loopback, sharing one user. */
+/** Three (or `size`) nats-servers in one JetStream cluster on loopback, with Berth's users. */
 export interface RigNatsCluster {
   /** Every server's client URL, in order. */
   readonly urls: readonly string[];
-  readonly user: string;
-  readonly password: string;
-  /** The settings a Berth process reads to reach the cluster (every server, comma-separated). */
-  readonly env: Record<string, string>;
+  /** How to connect to every server as `user` (see `RigNatsAccess`). */
+  as(user: string): RigNatsAccess;
   readonly processes: readonly RigProcess[];
   /** SIGKILLs server `index` (a crash); `start(index)` brings it back with its store. */
   kill(index: number): Promise<void>;
@@ -123,8 +134,7 @@ export async function startNatsCluster(options: { size?: number } = {}): Promise
   const size = options.size ?? 3;
   const binary = requireTool('nats-server');
   const dir = makeRigDir('nats-cluster');
-  const user = 'berth';
-  const password = secret();
+  const users = natsUsers();
   // Held open together, so no two of them are the same port.
   const ports = await freePorts(2 * size);
   const clientPorts = ports.slice(0, size);
@@ -139,7 +149,7 @@ export async function startNatsCluster(options: { size?: number } = {}): Promise
         `server_name: ${name}`,
         `listen: "127.0.0.1:${clientPorts[index]}"`,
         `jetstream { store_dir: ${JSON.stringify(join(dir, name))} }`,
-        `authorization { user: ${JSON.stringify(user)}, password: ${JSON.stringify(password)} }`,
+        ...users.block,
         `cluster {`,
         `  name: berth`,
         `  listen: "127.0.0.1:${routePorts[index]}"`,
@@ -181,9 +191,7 @@ export async function startNatsCluster(options: { size?: number } = {}): Promise
   const urls = clientPorts.map((port) => `nats://127.0.0.1:${port}`);
   return {
     urls,
-    user,
-    password,
-    env: { BERTH_NATS_SERVERS: urls.join(','), BERTH_NATS_USER: user, BERTH_NATS_PASSWORD: password },
+    as: (user) => users.access(user, urls, {}),
     get processes() {
       return servers;
     },
@@ -191,5 +199,46 @@ export async function startNatsCluster(options: { size?: number } = {}): Promise
     start: (index) => launch(index),
     stop,
     [Symbol.asyncDispose]: stop,
+  };
+}
+
+/** Where the chart's bundled NATS and the rig read every identity's permissions from. */
+const PERMISSIONS_FILE = join(repoRoot, 'deploy', 'helm', 'berth', 'files', 'nats-permissions.json');
+
+/**
+ * Berth's users, each with its own password and the permissions the chart gives it, and `rig`:
+ * the `authorization` block of a server's configuration, and how to connect as each.
+ */
+function natsUsers() {
+  const permissions = JSON.parse(readFileSync(PERMISSIONS_FILE, 'utf8')) as Record<string, unknown>;
+  const passwords = new Map([RIG_NATS_USER, ...Object.keys(permissions)].map((user) => [user, secret()]));
+  const entries = [...passwords].map(([user, password]) =>
+    JSON.stringify({ user, password, ...(user === RIG_NATS_USER ? {} : { permissions: permissions[user] }) }),
+  );
+  return {
+    block: ['authorization {', '  users: [', ...entries.map((entry) => `    ${entry}`), '  ]', '}'],
+    access(
+      user: string,
+      servers: readonly string[],
+      tls: { natsTlsCa?: string; natsTlsCert?: string; natsTlsKey?: string },
+    ): RigNatsAccess {
+      const password = passwords.get(user);
+      if (password === undefined)
+        throw new Error(`the rig's NATS has no user ${user}: take one of ${[...passwords.keys()].join(', ')}`);
+      const env: Record<string, string> = {
+        BERTH_NATS_SERVERS: servers.join(','),
+        BERTH_NATS_USER: user,
+        BERTH_NATS_PASSWORD: password,
+        ...(tls.natsTlsCa === undefined ? {} : { BERTH_NATS_TLS_CA: tls.natsTlsCa }),
+        ...(tls.natsTlsCert === undefined ? {} : { BERTH_NATS_TLS_CERT: tls.natsTlsCert }),
+        ...(tls.natsTlsKey === undefined ? {} : { BERTH_NATS_TLS_KEY: tls.natsTlsKey }),
+      };
+      return {
+        user,
+        password,
+        env,
+        config: { natsServers: [...servers], natsUser: user, natsPassword: password, ...tls },
+      };
+    },
   };
 }

@@ -30,7 +30,7 @@ describe('rig - nats-server', () => {
     const nats = await startNats();
     after(() => nats.stop());
     await assert.rejects(connect({ servers: nats.url, maxReconnectAttempts: 0 }), /Authorization/i);
-    const nc = await connect({ servers: nats.url, user: nats.user, pass: nats.password });
+    const nc = await connect({ servers: nats.url, user: 'rig', pass: nats.as('rig').password });
     const jsm = await nc.jetstreamManager();
     await jsm.streams.add({ name: 'RIGTEST', subjects: ['rig.test.>'] });
     const js = nc.jetstream();

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startBerthProcess, type BerthProcess } from './berth-process.js';
 import { BERTH_NAMESPACE as NAMESPACE, installBerthApi, registerNode, watcherKubeconfig } from './cluster.js';
@@ -13,10 +12,10 @@ import { startNats, startNatsCluster, type RigNats, type RigNatsCluster } from '
 import { makeRigDir, stopAndRemove } from './process.js';
 import { startRedis, type RigRedis } from './redis.js';
 import { startRedisSentinel, type RigRedisSentinel } from './redis-sentinel.js';
+import { repoRoot } from './tools.js';
 
 const run = promisify(execFile);
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const deploy = (...path: string[]) => join(repo, 'deploy', ...path);
+const deploy = (...path: string[]) => join(repoRoot, 'deploy', ...path);
 
 /** The lab's hosts: two Kubernetes nodes and the central BGP speaker's host, in this order. */
 const NODES = ['node-1', 'node-2'] as const;
@@ -106,7 +105,7 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
   if (options.kubeconfig !== undefined && !existsSync(options.kubeconfig))
     throw new RigError(`--kubeconfig ${options.kubeconfig}: no such file`, 'RIG_BAD_OPTION');
   const main = (name: string) => {
-    const file = join(repo, 'services', name, 'dist', 'main.js');
+    const file = join(repoRoot, 'services', name, 'dist', 'main.js');
     if (!existsSync(file)) throw new RigError(`${file} is missing: run npm run build`, 'RIG_NOT_BUILT');
     return file;
   };
@@ -145,8 +144,11 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
     const natsCluster = 'restart' in bus ? undefined : bus;
     const redis = 'restart' in store ? store : undefined;
     const redisSentinel = 'restart' in store ? undefined : store;
-    // What every Berth process reads to reach the bus, and the servers a node's links lead to.
-    const busEnv = natsCluster === undefined ? bus.env : { ...bus.env, BERTH_NATS_REPLICAS: '3' };
+    // What each Berth process reads to reach the bus as itself, and the servers a node's links lead to.
+    const busEnv = (identity: string) => ({
+      ...bus.as(identity).env,
+      ...(natsCluster === undefined ? {} : { BERTH_NATS_REPLICAS: '3' }),
+    });
     const busUrls = natsCluster?.urls ?? [nats?.url ?? ''];
     cleanups.push(
       () => bus.stop(),
@@ -205,7 +207,7 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
       const log = createWriteStream(join(logDir, file), { flags: 'a' });
       const proc = startBerthProcess(
         main(name),
-        { BERTH_HEALTH_PORT: port(name), BERTH_NAMESPACE: NAMESPACE, ...env },
+        { BERTH_HEALTH_PORT: port(name), BERTH_NAMESPACE: NAMESPACE, ...busEnv(name), ...env },
         { ...(node === undefined ? {} : { netns: node.netns }), echo: log },
       );
       void proc.exit.then(() => log.end());
@@ -215,21 +217,16 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
       return service;
     };
     const busLinks = new Map<string, RigBusLink>();
-    launch('watcher', { ...busEnv, BERTH_KUBECONFIG: watcherConfig });
-    launch('ipam', { ...busEnv, ...store.env });
+    launch('watcher', { BERTH_KUBECONFIG: watcherConfig });
+    launch('ipam', store.env);
     // Under Sentinel a second ipam replica leases too, as the chart runs two; its health port is free.
-    if (redisSentinel !== undefined)
-      launch('ipam', { ...busEnv, ...store.env, BERTH_HEALTH_PORT: '0' }, undefined, '-2');
-    launch('route-publisher', { ...busEnv, BERTH_GOBGP_TARGET: gobgp.target, BERTH_SPEAKER_NAME: SPEAKER });
+    if (redisSentinel !== undefined) launch('ipam', { ...store.env, BERTH_HEALTH_PORT: '0' }, undefined, '-2');
+    launch('route-publisher', { BERTH_GOBGP_TARGET: gobgp.target, BERTH_SPEAKER_NAME: SPEAKER });
     for (const name of lab === undefined ? [] : NODES) {
       const node = host(name) as LabHost;
       const link = await linksTo(lab as RigLab, node, busUrls);
       busLinks.set(name, link);
-      launch(
-        'node-agent',
-        { ...busEnv, BERTH_NATS_SERVERS: link.url, BERTH_NODE_NAME: name, BERTH_L2_INTERFACES: 'eth0' },
-        node,
-      );
+      launch('node-agent', { BERTH_NATS_SERVERS: link.url, BERTH_NODE_NAME: name, BERTH_L2_INTERFACES: 'eth0' }, node);
     }
     const started = async (s: StackService) => {
       const exited = s.process.exit.then((code) => {
@@ -256,7 +253,7 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
 
     const envFile = join(dir, 'berth.env');
     const cliEnv = {
-      ...busEnv,
+      ...busEnv('cli'),
       KUBECONFIG: kubeconfig,
       BERTH_KUBECONFIG: kubeconfig,
       BERTH_GOBGP_TARGET: gobgp.target,
@@ -270,7 +267,7 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
         `export PATH=${controlPlaneBinDir()}:$PATH`,
         ...Object.entries(cliEnv).map(([k, v]) => `export ${k}=${shellQuote(v)}`),
         // The CLI with the Node that runs the stack: the machine's own may be too old for it.
-        `berth() { ${shellQuote(process.execPath)} ${shellQuote(join(repo, 'cli', 'dist', 'main.js'))} "$@"; }`,
+        `berth() { ${shellQuote(process.execPath)} ${shellQuote(join(repoRoot, 'cli', 'dist', 'main.js'))} "$@"; }`,
         '',
       ].join('\n'),
     );

@@ -1,7 +1,11 @@
 import { accessSync, constants } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { RigError } from './errors.js';
+
+/** The repository's root, from this file's place in `libs/rig/dist`. */
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /** Each server binary the rig runs, and the Debian package that provides it. */
 const DEBIAN_PACKAGES = {

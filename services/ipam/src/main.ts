@@ -11,7 +11,7 @@ await runService({
   component: 'ipam',
   config: ipamConfig,
   async start({ config, logger, readiness, registry, signal }) {
-    const bus = await connectBus(config, { name: `ipam-${hostname()}`, logger, readiness, registry });
+    const bus = await connectBus(config, { name: `ipam-${hostname()}`, identity: 'ipam', logger, readiness, registry });
     const allocations = await bus.bucket(Buckets.allocations);
     const redis = connectRedis(config, logger, readiness);
     const shell = new Ipam(

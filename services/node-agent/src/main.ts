@@ -14,7 +14,13 @@ await runService({
   async start({ config, logger, readiness, registry, signal }) {
     const node = config.nodeName;
     const metrics = nodeAgentMetrics(registry);
-    const bus = await connectBus(config, { name: `node-agent-${node}`, logger, readiness, registry });
+    const bus = await connectBus(config, {
+      name: `node-agent-${node}`,
+      identity: 'node-agent',
+      logger,
+      readiness,
+      registry,
+    });
     const responder = new Responder(metrics, logger);
     const agent = new NodeAgent({ node, responder, bus, logger, metrics, healthTimeoutMs: config.nodeHealthTimeoutMs });
     responder.onClaim((vip, mac, link) => {

@@ -45,7 +45,7 @@ describe('node-agent: layer 2 in network namespaces', { timeout: 170_000 }, () =
 
   before(async () => {
     lab = await L2Lab.start({ nodes: 3 });
-    events = await connect({ servers: lab.nats.url, user: lab.nats.user, pass: lab.nats.password });
+    events = await connect({ servers: lab.nats.url, user: 'rig', pass: lab.nats.as('rig').password });
     const sub = events.subscribe(EventTypes.l2OwnerChanged.subject);
     void (async () => {
       for await (const m of sub) ownerEvents.push({ receivedAt: Date.now(), event: m.json() });
@@ -238,7 +238,7 @@ function askBerth(lab: L2Lab, vip: string): { stop(): Promise<BerthAnswer[]> } {
         i % 2 === 0 ? ['status', '--json', '--no-cluster'] : ['explain', 'shop/web', '--json', '--no-cluster'];
       let out = '';
       const from = Date.now();
-      await berth(argv, lab.nats.env, { out: (text) => (out += text), err: () => undefined });
+      await berth(argv, lab.nats.as('cli').env, { out: (text) => (out += text), err: () => undefined });
       answers.push({ from, to: Date.now(), owner: ownerIn(out, vip) });
       await sleep(10);
     }

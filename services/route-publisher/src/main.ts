@@ -17,6 +17,7 @@ await runService({
     const backend = new GobgpBackend(config.gobgpTarget, config.gobgpProtoDir);
     const bus = await connectBus(config, {
       name: `route-publisher-${config.nodeName ?? config.speakerName}`,
+      identity: 'route-publisher',
       logger,
       readiness,
       registry,
@@ -38,6 +39,7 @@ await runService({
     const changed = () => shell.changed();
     followServing(inputs, shell.snapshots, changed);
     inputs.follow(Buckets.bgpPeers, into(shell.bgpPeers, changed));
+    inputs.follow(Buckets.bgpPeerSecrets, into(shell.bgpPeerSecrets, changed));
     inputs.follow(Buckets.bgpConfig, (_key, value) => shell.bgpConfig(value));
     inputs.followHeartbeats((key, value, replayed) => shell.heartbeat(key, value, replayed));
     const running = shell.run(signal);

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   newEvent,
   type BgpConfigSnapshot,
+  type BgpPeerSecretSnapshot,
   type BgpPeerSnapshot,
   type NodeHealthSnapshot,
   type PeerSessionSnapshot,
@@ -55,6 +56,8 @@ export interface PublisherOptions {
 export class RoutePublisher {
   readonly snapshots = servingSnapshots();
   readonly bgpPeers = new Map<string, BgpPeerSnapshot>();
+  /** TCP-MD5 passwords by peer: never logged, never written anywhere but to the speaker. */
+  readonly bgpPeerSecrets = new Map<string, BgpPeerSecretSnapshot>();
   #config: BgpConfigSnapshot | undefined;
   /** Judged on the local clock, frozen while the bus is down. */
   readonly #health: NodeHealth;
@@ -184,7 +187,7 @@ export class RoutePublisher {
       this.#warnOnce(`BGPConfig topology is ${config.topology}: this ${speaker.topology} speaker withdraws everything`);
     else this.#lastWarning = '';
     const nodeLabels = speaker.topology === 'per-node' ? this.snapshots.nodes.get(speaker.node)?.labels : undefined;
-    const peers = mine ? desiredPeers(this.bgpPeers.values(), config, speaker, nodeLabels) : [];
+    const peers = mine ? desiredPeers(this.bgpPeers.values(), this.bgpPeerSecrets, config, speaker, nodeLabels) : [];
 
     const applied = JSON.stringify({ global, peers });
     if (applied !== this.#applied) {

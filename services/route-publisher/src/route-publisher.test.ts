@@ -51,13 +51,16 @@ describe('route-publisher against real NATS and gobgpd', () => {
 
   before(async () => {
     [nats, gobgp] = await Promise.all([startNats(), startGobgp()]);
-    bus = await connectBus(
-      { natsServers: [nats.url], natsUser: nats.user, natsPassword: nats.password },
-      { name: 'test', logger: createLogger('test', 'silent') },
-    );
+    bus = await connectBus(nats.as('rig').config, {
+      name: 'test',
+      identity: 'watcher',
+      logger: createLogger('test', 'silent'),
+    });
+    // Playing the watcher, which makes the buckets.
+    await bus.ensureTopology();
     world = await BgpWorld.open(bus);
     speaker = new GobgpBackend(gobgp.target);
-    events = await connect({ servers: nats.url, user: nats.user, pass: nats.password });
+    events = await connect({ servers: nats.url, user: 'rig', pass: nats.as('rig').password });
     const sub = events.subscribe('berth.v1.events.route.>');
     void (async () => {
       for await (const m of sub) received.push({ subject: m.subject, event: m.json<Record<string, unknown>>() });
@@ -75,7 +78,7 @@ describe('route-publisher against real NATS and gobgpd', () => {
         if (state !== 'silent') world.heartbeat(name, state === 'ready').catch(() => undefined);
     }, 300);
     publisher = startBerthProcess(ROUTE_PUBLISHER_MAIN, {
-      ...nats.env,
+      ...nats.as('route-publisher').env,
       BERTH_GOBGP_TARGET: gobgp.target,
       BERTH_SPEAKER_NAME: 'central-0',
       BERTH_NODE_HEALTH_TIMEOUT_MS: String(HEALTH_TIMEOUT_MS),
@@ -243,7 +246,7 @@ describe('route-publisher against real NATS and gobgpd', () => {
     await world.peer('ghost', '192.0.2.99');
     const second = await startGobgp();
     const proc = startBerthProcess(ROUTE_PUBLISHER_MAIN, {
-      ...nats.env,
+      ...nats.as('route-publisher').env,
       BERTH_GOBGP_TARGET: second.target,
       BERTH_SPEAKER_NAME: 'central-1',
       BERTH_HEALTH_PORT: '0',

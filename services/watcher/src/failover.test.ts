@@ -15,7 +15,7 @@ describe('watcher - active/standby and a restarting API server', () => {
 
   const start = async (identity: string) => {
     const proc = startBerthProcess(WATCHER_MAIN, {
-      ...cluster.nats.env,
+      ...cluster.nats.as('watcher').env,
       BERTH_KUBECONFIG: cluster.watcherKubeconfig,
       BERTH_POD_NAME: identity,
       BERTH_LEASE_DURATION_MS: '3000',

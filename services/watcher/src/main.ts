@@ -19,7 +19,15 @@ await runService({
       throw new Error('BERTH_LEASE_RENEW_DEADLINE_MS must be shorter than BERTH_LEASE_DURATION_MS');
     }
     const api = kubeApiFor(config.kubeconfig);
-    const bus = await connectBus(config, { name: `watcher-${config.identity}`, logger, readiness, registry });
+    const bus = await connectBus(config, {
+      name: `watcher-${config.identity}`,
+      identity: 'watcher',
+      logger,
+      readiness,
+      registry,
+    });
+    // Every replica, so the buckets exist while a leader is still being elected.
+    await bus.ensureTopology();
 
     // Every replica follows the cluster; only the leader writes (outboxes and status wait for it).
     const leader = new LeaderElector(

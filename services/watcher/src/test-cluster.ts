@@ -39,10 +39,13 @@ export async function startTestCluster(): Promise<TestCluster> {
   await kubectl(['create', 'namespace', 'shop']);
   // The chart's own RBAC for the watcher, so the tests run with exactly what a cluster grants.
   const watcherConfig = await watcherKubeconfig(kube);
-  const bus = await connectBus(
-    { natsServers: [nats.url], natsUser: nats.user, natsPassword: nats.password },
-    { name: 'test', logger: createLogger('test', 'silent') },
-  );
+  const bus = await connectBus(nats.as('rig').config, {
+    name: 'test',
+    identity: 'watcher',
+    logger: createLogger('test', 'silent'),
+  });
+  // Playing the watcher, which makes the buckets.
+  await bus.ensureTopology();
   return {
     kube,
     nats,

@@ -37,6 +37,7 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
     pools: Awaited<ReturnType<typeof mirror<(typeof Buckets.pools.schema)['static']>>>;
     bgpPeers: Awaited<ReturnType<typeof mirror<(typeof Buckets.bgpPeers.schema)['static']>>>;
     bgpConfig: Awaited<ReturnType<typeof mirror<(typeof Buckets.bgpConfig.schema)['static']>>>;
+    bgpPeerSecrets: Awaited<ReturnType<typeof mirror<(typeof Buckets.bgpPeerSecrets.schema)['static']>>>;
   };
   const apply = (object: object) => cluster.apply(object);
 
@@ -73,9 +74,10 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
       pools: await mirror(bus, Buckets.pools, abort.signal),
       bgpPeers: await mirror(bus, Buckets.bgpPeers, abort.signal),
       bgpConfig: await mirror(bus, Buckets.bgpConfig, abort.signal),
+      bgpPeerSecrets: await mirror(bus, Buckets.bgpPeerSecrets, abort.signal),
     };
     watcher = startBerthProcess(WATCHER_MAIN, {
-      ...cluster.nats.env,
+      ...cluster.nats.as('watcher').env,
       BERTH_KUBECONFIG: cluster.watcherKubeconfig,
       BERTH_LOG_LEVEL: 'debug',
     });
@@ -214,7 +216,8 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
       'berth-system',
       '--from-literal=password=s3cret',
     ]);
-    await until('peer with its password', () => mirrors.bgpPeers.entries.get('tor')?.password === 's3cret');
+    await until('peer with its password', () => mirrors.bgpPeerSecrets.entries.get('tor')?.password === 's3cret');
+    assert.equal(mirrors.bgpPeers.entries.get('tor')?.tcpMd5, true);
     assert.equal(mirrors.bgpPeers.entries.get('tor')?.myASN, 64512);
   });
 

@@ -67,10 +67,13 @@ export class L2Lab {
       lab = await startLab(['client', ...names]);
       const links = new Map<string, RigBusLink>();
       for (const host of lab.hosts.slice(1)) links.set(host.name, await lab.busLink(host, nats.url));
-      const bus = await connectBus(
-        { natsServers: [nats.url], natsUser: nats.user, natsPassword: nats.password },
-        { name: 'l2-lab', logger: createLogger('l2-lab', 'silent') },
-      );
+      const bus = await connectBus(nats.as('rig').config, {
+        name: 'l2-lab',
+        identity: 'watcher',
+        logger: createLogger('l2-lab', 'silent'),
+      });
+      // Playing the watcher, which makes the buckets.
+      await bus.ensureTopology();
       const buckets = {
         services: await bus.bucket(Buckets.services),
         allocations: await bus.bucket(Buckets.allocations),
@@ -120,7 +123,7 @@ export class L2Lab {
     const agent = startBerthProcess(
       NODE_AGENT_MAIN,
       {
-        ...this.nats.env,
+        ...this.nats.as('node-agent').env,
         BERTH_NATS_SERVERS: link.url,
         BERTH_NODE_NAME: node,
         BERTH_LOG_LEVEL: 'debug',

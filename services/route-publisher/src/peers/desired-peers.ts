@@ -1,4 +1,10 @@
-import { matchesSelector, type BgpConfigSnapshot, type BgpPeerSnapshot, type IpFamily } from '@berth/contracts';
+import {
+  matchesSelector,
+  type BgpConfigSnapshot,
+  type BgpPeerSecretSnapshot,
+  type BgpPeerSnapshot,
+  type IpFamily,
+} from '@berth/contracts';
 import type { Speaker } from '../routes/speaker-paths.js';
 
 /** One BGP neighbor as a speaker must configure it. */
@@ -21,10 +27,12 @@ export interface PeerSpec {
 
 /**
  * The neighbors `speaker` must have: every BGPPeer for the central speaker; for a node's speaker,
- * the BGPPeers whose `nodeSelector` matches its node's labels.
+ * the BGPPeers whose `nodeSelector` matches its node's labels. A peer signed with TCP-MD5 waits
+ * for its password (a session without it would only be refused).
  */
 export function desiredPeers(
   peers: Iterable<BgpPeerSnapshot>,
+  secrets: ReadonlyMap<string, BgpPeerSecretSnapshot>,
   config: BgpConfigSnapshot,
   speaker: Speaker,
   nodeLabels: Readonly<Record<string, string>> | undefined,
@@ -40,6 +48,8 @@ export function desiredPeers(
     )
       continue;
     taken.add(peer.peerAddress);
+    const password = peer.tcpMd5 ? secrets.get(peer.key)?.password : undefined;
+    if (peer.tcpMd5 && password === undefined) continue;
     specs.push({
       name: peer.key,
       address: peer.peerAddress,
@@ -48,7 +58,7 @@ export function desiredPeers(
       port: peer.port,
       holdTimeSeconds: peer.holdTimeSeconds,
       keepaliveTimeSeconds: peer.keepaliveTimeSeconds,
-      ...(peer.password === undefined ? {} : { password: peer.password }),
+      ...(password === undefined ? {} : { password }),
       ...(peer.ebgpMultihop === undefined ? {} : { ebgpMultihop: peer.ebgpMultihop }),
       families: [...peer.families].sort(),
       addPathSend: speaker.topology === 'central' && peer.addPath,

@@ -1,5 +1,6 @@
 import type {
   BgpConfigSnapshot,
+  BgpPeerSecretSnapshot,
   BgpPeerSnapshot,
   EndpointsSnapshot,
   NamespaceSnapshot,
@@ -64,6 +65,7 @@ export interface SnapshotTargets {
   namespaces: Target<NamespaceSnapshot>;
   pools: Target<PoolSnapshot>;
   bgpPeers: Target<BgpPeerSnapshot>;
+  bgpPeerSecrets: Target<BgpPeerSecretSnapshot>;
   bgpConfig: Target<BgpConfigSnapshot>;
 }
 export interface Target<T> {
@@ -191,6 +193,7 @@ export class ClusterState {
   peerGone(object: BGPPeerObject): void {
     this.#peers.delete(object.metadata.name);
     this.targets.bgpPeers.set(object.metadata.name, undefined);
+    this.targets.bgpPeerSecrets.set(object.metadata.name, undefined);
     this.notify.peersChanged();
   }
 
@@ -229,12 +232,15 @@ export class ClusterState {
 
   private publishPeer(peer: BGPPeerObject): void {
     const result = bgpPeerSnapshot(peer, this.#secrets, this.#config?.spec.asn);
+    const name = peer.metadata.name;
     if (result.ok) {
-      this.targets.bgpPeers.set(peer.metadata.name, result.snapshot);
+      this.targets.bgpPeerSecrets.set(name, result.secret);
+      this.targets.bgpPeers.set(name, result.snapshot);
     } else {
       // Never announce to a peer with half its settings (say, without its password).
-      this.logger.warn({ peer: peer.metadata.name, problem: result.problem }, 'BGPPeer not published');
-      this.targets.bgpPeers.set(peer.metadata.name, undefined);
+      this.logger.warn({ peer: name, problem: result.problem }, 'BGPPeer not published');
+      this.targets.bgpPeers.set(name, undefined);
+      this.targets.bgpPeerSecrets.set(name, undefined);
     }
   }
 }

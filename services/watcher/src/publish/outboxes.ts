@@ -27,6 +27,7 @@ export async function openOutboxes(
     namespaces: await open(Buckets.namespaces),
     pools: await open(Buckets.pools),
     bgpPeers: await open(Buckets.bgpPeers),
+    bgpPeerSecrets: await open(Buckets.bgpPeerSecrets),
     bgpConfig: await open(Buckets.bgpConfig),
   };
 }

@@ -1,4 +1,10 @@
-import type { BgpConfigSnapshot, BgpPeerSnapshot, LabelSelector, PoolSnapshot } from '@berth/contracts';
+import type {
+  BgpConfigSnapshot,
+  BgpPeerSecretSnapshot,
+  BgpPeerSnapshot,
+  LabelSelector,
+  PoolSnapshot,
+} from '@berth/contracts';
 import { durationSeconds } from './duration.js';
 import { withRevision } from './revision.js';
 import type { BGPConfigObject, BGPPeerObject, IPPoolObject, LabelSelectorObject, SecretObject } from './objects.js';
@@ -52,8 +58,12 @@ export function poolSnapshot(pool: IPPoolObject, refusal?: PoolSnapshot['refusal
   });
 }
 
-/** A BGPPeer's snapshot, or why it cannot be built yet (its password Secret is missing). */
-export type PeerResult = { ok: true; snapshot: BgpPeerSnapshot } | { ok: false; problem: string };
+/**
+ * A BGPPeer's snapshot and, when it has a password, the password's own snapshot (for the bucket only
+ * route-publisher reads); or why they cannot be built yet (say, the password Secret is missing).
+ */
+export type PeerResult =
+  { ok: true; snapshot: BgpPeerSnapshot; secret: BgpPeerSecretSnapshot | undefined } | { ok: false; problem: string };
 
 /**
  * @param secrets Secrets in Berth's namespace, by name.
@@ -86,6 +96,8 @@ export function bgpPeerSnapshot(
         : (durationSeconds(spec.keepaliveTime) ?? hold / 3);
   return {
     ok: true,
+    secret:
+      password === undefined ? undefined : withRevision<BgpPeerSecretSnapshot>({ v: 1, key: metadata.name, password }),
     snapshot: withRevision<BgpPeerSnapshot>({
       v: 1,
       key: metadata.name,
@@ -95,7 +107,7 @@ export function bgpPeerSnapshot(
       port: spec.port ?? 179,
       holdTimeSeconds: Math.round(hold),
       keepaliveTimeSeconds: hold === 0 ? 0 : Math.max(1, Math.round(keepalive)),
-      ...optional('password', password),
+      tcpMd5: password !== undefined,
       ...optional('ebgpMultihop', spec.ebgpMultihop),
       ...optional('nodeSelector', selector(spec.nodeSelector).selector),
       families: spec.addressFamilies ?? ['IPv4', 'IPv6'],

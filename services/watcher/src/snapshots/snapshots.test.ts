@@ -259,12 +259,15 @@ describe('snapshots - Nodes and Berth resources', () => {
     assert.deepEqual(
       {
         myASN: result.snapshot.myASN,
-        password: result.snapshot.password,
+        tcpMd5: result.snapshot.tcpMd5,
+        secret: result.secret?.password,
         hold: result.snapshot.holdTimeSeconds,
         keepalive: result.snapshot.keepaliveTimeSeconds,
       },
-      { myASN: 64512, password: 's3cret', hold: 9, keepalive: 3 },
+      { myASN: 64512, tcpMd5: true, secret: 's3cret', hold: 9, keepalive: 3 },
     );
+    // The password is in its own snapshot only, so an identity that reads peers never sees it.
+    assert.doesNotMatch(JSON.stringify(result.snapshot), /s3cret/);
     assert.deepEqual(bgpPeerSnapshot(peer, new Map(), 64512), {
       ok: false,
       problem: 'password Secret bgp has no key password',
