@@ -292,9 +292,10 @@ describe('helm chart deploy/helm/berth', { timeout: 170_000 }, () => {
       const statefulSet = byName(objects, 'StatefulSet', 'berth-nats');
       assert.equal(statefulSet?.spec?.['replicas'], servers);
       // The environment the kubelet gives each server, its routes' URLs expanded.
-      const env: Record<string, string> = { POD_NAME: 'berth-nats-0', NATS_USER: 'berth', NATS_PASSWORD: 's3cret' };
+      // Each identity's password comes from the Secret: any value will do for the check.
+      const env: Record<string, string> = { POD_NAME: 'berth-nats-0' };
       for (const e of podSpec(statefulSet)?.containers[0]?.env ?? [])
-        if (e.value !== undefined) env[e.name] = e.value.replace('$(NATS_ROUTE_PASSWORD)', 'r0ute');
+        env[e.name] = e.value?.replace('$(NATS_ROUTE_PASSWORD)', 'r0ute') ?? `s3cret-${e.name}`;
       if (servers > 1) {
         env['NATS_ROUTE_PASSWORD'] = 'r0ute';
         assert.equal(
@@ -354,16 +355,20 @@ describe('helm chart deploy/helm/berth', { timeout: 170_000 }, () => {
     assert.equal(env(single).get('BERTH_REDIS_SENTINELS'), undefined);
   });
 
-  it('the generated NATS password never begins with a digit, which nats-server would read as a number', async () => {
+  it('the generated NATS passwords, one per identity, never begin with a digit, which nats-server would read as a number', async () => {
     const passwords = [];
     for (let i = 0; i < 20; i++) {
       const secret = await renderChart({}, { showOnly: ['templates/nats/secret.yaml'] });
-      const encoded = /^\s+password: (\S+)$/m.exec(secret)?.[1];
-      assert.ok(encoded !== undefined, `a password in ${secret}`);
-      passwords.push(Buffer.from(encoded, 'base64').toString());
+      const encoded = [...secret.matchAll(/^\s+password-([a-z-]+): (\S+)$/gm)];
+      assert.deepEqual(
+        encoded.map((m) => m[1]),
+        ['cli', 'events', 'ipam', 'node-agent', 'route-publisher', 'watcher'],
+        `a password for each identity in ${secret}`,
+      );
+      passwords.push(...encoded.map((m) => Buffer.from(m[2] ?? '', 'base64').toString()));
     }
     for (const password of passwords) assert.match(password, /^[A-Za-z][A-Za-z0-9]{31}$/);
-    assert.equal(new Set(passwords).size, passwords.length, 'each install gets its own');
+    assert.equal(new Set(passwords).size, passwords.length, 'each identity of each install gets its own');
   });
 
   it('bad values fail at install with a message that names them', async () => {

@@ -111,29 +111,50 @@ seccompProfile:
 {{- end -}}
 
 {{/*
-How every Berth process reaches NATS (BERTH_NATS_*): the bundled server, or an external one whose
-URL and credentials come from values or a Secret. Files (a .creds file, TLS) are mounted by
-"berth.natsVolumeMounts" at fixed paths.
+Each NATS user Berth has, with the subjects it may publish and subscribe to:
+files/nats-permissions.json, written from libs/bus's BusGrants (npm run nats-permissions).
+*/}}
+{{- define "berth.natsPermissions" -}}
+{{- .Files.Get "files/nats-permissions.json" -}}
+{{- end -}}
+
+{{/* The key of the NATS Secret holding one identity's password. Call with (dict "root" $ "identity" "ipam"). */}}
+{{- define "berth.natsPasswordKey" -}}
+{{- replace "{component}" .identity (.root.Values.nats.secretKeys.password | default "password-{component}") -}}
+{{- end -}}
+
+{{/* The variable the bundled server reads one identity's password from, e.g. NATS_PASSWORD_ROUTE_PUBLISHER. */}}
+{{- define "berth.natsPasswordVar" -}}
+NATS_PASSWORD_{{ . | upper | replace "-" "_" }}
+{{- end -}}
+
+{{/*
+How a Berth process reaches NATS (BERTH_NATS_*) as its own identity: the bundled server, or an
+external one whose URL and credentials come from values or a Secret. Files (a .creds file, TLS)
+are mounted by "berth.natsVolumeMounts" at fixed paths. Call with (dict "root" $ "identity" "ipam").
 */}}
 {{- define "berth.natsEnv" -}}
+{{- $identity := .identity -}}
+{{- $root := .root -}}
+{{- with .root -}}
 {{- $secret := include "berth.natsSecretName" . -}}
 {{- $keys := .Values.nats.secretKeys -}}
+{{- $passwordKey := include "berth.natsPasswordKey" (dict "root" . "identity" $identity) -}}
 {{- $streamReplicas := int .Values.nats.jetstream.replicas -}}
 {{- if .Values.nats.deploy }}
 {{- /* Every server by its pod's name: a client reaches the cluster while any one of them answers. */}}
 {{- $servers := list }}
 {{- range $i := until (int .Values.nats.replicas) }}
-{{- $servers = append $servers (printf "nats://%s:%d" (include "berth.podHost" (dict "root" $ "component" "nats" "index" $i)) (int $.Values.nats.port)) }}
+{{- $servers = append $servers (printf "nats://%s:%d" (include "berth.podHost" (dict "root" $root "component" "nats" "index" $i)) (int $root.Values.nats.port)) }}
 {{- end }}
 - name: BERTH_NATS_SERVERS
   value: {{ join "," $servers | quote }}
 {{- if eq $streamReplicas 0 }}{{ $streamReplicas = min 3 (int .Values.nats.replicas) }}{{ end }}
 - name: BERTH_NATS_USER
-  valueFrom:
-    secretKeyRef: { name: {{ $secret }}, key: {{ $keys.user | default "user" }} }
+  value: {{ $identity | quote }}
 - name: BERTH_NATS_PASSWORD
   valueFrom:
-    secretKeyRef: { name: {{ $secret }}, key: {{ $keys.password | default "password" }} }
+    secretKeyRef: { name: {{ $secret }}, key: {{ $passwordKey }} }
 {{- else }}
 {{- if and .Values.nats.existingSecret $keys.url }}
 - name: BERTH_NATS_SERVERS
@@ -149,12 +170,15 @@ URL and credentials come from values or a Secret. Files (a .creds file, TLS) are
 {{- if $keys.user }}
 - name: BERTH_NATS_USER
   valueFrom:
-    secretKeyRef: { name: {{ $secret }}, key: {{ $keys.user }} }
+    secretKeyRef: { name: {{ $secret }}, key: {{ replace "{component}" $identity $keys.user }} }
+{{- else if $keys.password }}
+- name: BERTH_NATS_USER
+  value: {{ $identity | quote }}
 {{- end }}
 {{- if $keys.password }}
 - name: BERTH_NATS_PASSWORD
   valueFrom:
-    secretKeyRef: { name: {{ $secret }}, key: {{ $keys.password }} }
+    secretKeyRef: { name: {{ $secret }}, key: {{ $passwordKey }} }
 {{- end }}
 {{- if $keys.token }}
 - name: BERTH_NATS_TOKEN
@@ -167,11 +191,11 @@ URL and credentials come from values or a Secret. Files (a .creds file, TLS) are
 {{- end }}
 {{- end }}
 {{- with .Values.nats.tls.existingSecret }}
-{{- if $.Values.nats.tls.caKey }}
+{{- if $root.Values.nats.tls.caKey }}
 - name: BERTH_NATS_TLS_CA
   value: /etc/berth/nats/tls/ca.crt
 {{- end }}
-{{- if $.Values.nats.tls.certKey }}
+{{- if $root.Values.nats.tls.certKey }}
 - name: BERTH_NATS_TLS_CERT
   value: /etc/berth/nats/tls/tls.crt
 - name: BERTH_NATS_TLS_KEY
@@ -182,6 +206,7 @@ URL and credentials come from values or a Secret. Files (a .creds file, TLS) are
 {{- if gt $streamReplicas 1 }}
 - name: BERTH_NATS_REPLICAS
   value: {{ $streamReplicas | quote }}
+{{- end }}
 {{- end }}
 {{- end -}}
 
@@ -340,14 +365,14 @@ What the bundled Redis's containers read: the password and, under Sentinel, wher
 
 {{/*
 Settings every Berth process reads, then the component's own extraEnv (last, so it can override).
-Call with (dict "root" $ "values" .Values.watcher "port" 9101).
+Call with (dict "root" $ "values" .Values.watcher "identity" "watcher"): the identity names its NATS user.
 */}}
 {{- define "berth.commonEnv" -}}
 - name: BERTH_HEALTH_PORT
   value: {{ .values.healthPort | quote }}
 - name: BERTH_LOG_LEVEL
   value: {{ .values.logLevel | default .root.Values.logLevel | quote }}
-{{- include "berth.natsEnv" .root }}
+{{- include "berth.natsEnv" (dict "root" .root "identity" .identity) }}
 {{- end -}}
 
 {{/* Probes on the health server every Berth process runs. Call with the component's values. */}}
