@@ -165,6 +165,7 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
       }
     }
     assert.deepEqual(Object.fromEntries([...byComponent].sort()), {
+      'bus-auth': 2,
       ipam: 2,
       nats: 3,
       'node-agent': cluster.nodes.length,
@@ -175,6 +176,13 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
     const pools = await kubectl('get', 'ippools');
     assert.match(pools, /^default\s+bgp\s+\["203\.0\.113\.0\/24","2001:db8:cafe::\/120"\]/m);
     assert.match(pools, /^lan\s+layer2\s/m);
+    // Each node-agent got in with its pod's token, as its own node's agent: bus-auth said so.
+    const vouched = new Set<string>();
+    const busAuth = list.items.filter((p) => p.metadata.labels?.['app.kubernetes.io/component'] === 'bus-auth');
+    for (const { metadata } of busAuth)
+      for (const line of (await kubectl('logs', '-n', berth.namespace, metadata.name, '-c', 'bus-auth')).split('\n'))
+        if (line.includes('vouched for a client of NATS')) vouched.add((JSON.parse(line) as { node: string }).node);
+    assert.deepEqual([...vouched].sort(), cluster.nodes.map((n) => n.name).sort());
   });
 
   it('a dual-stack Service is answered through the router by its pods over IPv4 and IPv6, every node a next hop (ETP Cluster)', async () => {

@@ -13,6 +13,7 @@ import {
   berthImage,
   CHART_DIR,
   helmBinary,
+  natsServerBinary,
   prometheusOperatorCrds,
   promtoolBinary,
   renderChart,
@@ -37,6 +38,7 @@ interface KubeObject {
 interface Container {
   name: string;
   image?: string;
+  command?: string[];
   securityContext?: {
     runAsNonRoot?: boolean;
     allowPrivilegeEscalation?: boolean;
@@ -255,11 +257,13 @@ describe('helm chart deploy/helm/berth', { timeout: 170_000 }, () => {
       const pod = podSpec(object);
       if (pod === undefined) continue;
       assert.equal(pod.securityContext?.runAsNonRoot, true, `${object.kind} ${object.metadata.name}: runAsNonRoot`);
-      const watcher = ['berth-watcher', 'berth-watcher-release'].includes(object.metadata.name);
+      const usesApi = ['berth-watcher', 'berth-watcher-release', 'berth-bus-auth', 'berth-bus-auth-issuer'].includes(
+        object.metadata.name,
+      );
       assert.equal(
         pod.automountServiceAccountToken,
-        watcher,
-        `${object.metadata.name}: a token only for the watcher and its uninstall Job, which use the API`,
+        usesApi,
+        `${object.metadata.name}: a token only for the watcher, bus-auth and their Jobs, which use the API`,
       );
       for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
         const sc = container.securityContext;
@@ -304,11 +308,14 @@ describe('helm chart deploy/helm/berth', { timeout: 170_000 }, () => {
           'each route names a server by its pod',
         );
       }
+      // bus-auth's public key, from the Secret the issuer hook makes: a valid account key will do.
+      env['BERTH_CALLOUT_ISSUER'] = 'ABJHLOVMPA4CI6R5KLNGOB4GSLNIY7IOUPAJC4YFNDLQVIOBYQGUWVLA';
       await writeFile(join(dir, 'nats.conf'), config);
-      const { stderr } = await run('nats-server', ['-c', join(dir, 'nats.conf'), '-t'], {
+      const { stderr } = await run(natsServerBinary(), ['-c', join(dir, 'nats.conf'), '-t'], {
         env: { ...process.env, ...env },
       });
       assert.match(stderr, /is valid/);
+      assert.ok(!config.includes('"node-agent"'), 'a node-agent has no password: its pod token, judged by bus-auth');
       const ipam = podSpec(byName(objects, 'Deployment', 'berth-ipam'));
       const ipamEnv = new Map((ipam?.containers[0]?.env ?? []).map((e) => [e.name, e.value]));
       assert.equal(ipamEnv.get('BERTH_NATS_SERVERS')?.split(',').length, servers, 'every server for the clients');
@@ -362,7 +369,7 @@ describe('helm chart deploy/helm/berth', { timeout: 170_000 }, () => {
       const encoded = [...secret.matchAll(/^\s+password-([a-z-]+): (\S+)$/gm)];
       assert.deepEqual(
         encoded.map((m) => m[1]),
-        ['cli', 'events', 'ipam', 'node-agent', 'route-publisher', 'watcher'],
+        ['bus-auth', 'cli', 'events', 'ipam', 'route-publisher', 'watcher'],
         `a password for each identity in ${secret}`,
       );
       passwords.push(...encoded.map((m) => Buffer.from(m[2] ?? '', 'base64').toString()));
@@ -534,9 +541,26 @@ describe('helm chart deploy/helm/berth', { timeout: 170_000 }, () => {
         [
           ...everyone,
           'leases.coordination.k8s.io [berth-watcher] [delete]',
+          'secrets [berth-bus-auth-issuer] [delete]',
           'services [] [get list patch]',
           'services/status [] [patch]',
         ].sort(),
+      );
+    });
+
+    it('bus-auth: token reviews, nothing else', async () => {
+      assert.deepEqual(
+        await grants('bus-auth'),
+        [...everyone, 'tokenreviews.authentication.k8s.io [] [create]'].sort(),
+      );
+      for (const args of [...watcherMay, ...watcherMayNot])
+        assert.equal(await canI('bus-auth', args), false, `bus-auth may not ${args.join(' ')}`);
+    });
+
+    it("the issuer hook's grant: making its one Secret, reading and completing it", async () => {
+      assert.deepEqual(
+        await grants('bus-auth-issuer'),
+        [...everyone, 'secrets [] [create]', 'secrets [berth-bus-auth-issuer] [get patch]'].sort(),
       );
     });
 

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { connectBus } from '@berth/bus';
+import { createTopology } from '@berth/bus';
 import { startBerthProcess, startGobgp, startNats, type RigGobgp, type RigNats } from '@berth/rig';
 import { createLogger } from '@berth/runtime';
 
@@ -11,15 +11,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SERVICES = ['ipam', 'route-publisher', 'node-agent'] as const;
 
 /** Makes Berth's buckets and events stream, as the watcher does before any other service can start. */
-async function makeTopology(nats: RigNats): Promise<void> {
-  const bus = await connectBus(nats.as('watcher').config, {
-    name: 'topology',
-    identity: 'watcher',
-    logger: createLogger('topology', 'silent'),
-  });
-  await bus.ensureTopology();
-  await bus.close();
-}
+const makeTopology = (nats: RigNats) => createTopology(nats.as('watcher').config, createLogger('topology', 'silent'));
 
 function launch(service: string, env: Record<string, string>) {
   const proc = startBerthProcess(join(root, 'services', service, 'dist', 'main.js'), env);
@@ -51,7 +43,9 @@ describe('services - lifecycle as real processes', () => {
 
   for (const service of SERVICES) {
     it(`${service} serves health, readiness and metrics, logs JSON, and exits 0 on SIGTERM`, async () => {
-      const proc = launch(service, { ...nats.as(service).env, BERTH_GOBGP_TARGET: gobgp.target });
+      const access = service === 'node-agent' ? await nats.nodeAgent('lifecycle') : nats.as(service);
+      const node = service === 'node-agent' ? { BERTH_NODE_NAME: 'lifecycle' } : {};
+      const proc = launch(service, { ...access.env, ...node, BERTH_GOBGP_TARGET: gobgp.target });
       const { port } = (await proc.logged('health server listening')) as { port: number };
       await proc.logged('started');
       const base = `http://127.0.0.1:${port}`;
@@ -76,7 +70,7 @@ describe('services - lifecycle as real processes', () => {
     const secure = await startNats({ tls: true });
     t.after(() => secure.stop());
     await makeTopology(secure);
-    const proc = launch('node-agent', secure.as('node-agent').env);
+    const proc = launch('node-agent', { ...(await secure.nodeAgent('tls')).env, BERTH_NODE_NAME: 'tls' });
     await proc.logged('started');
     assert.equal((await proc.logged('connected to NATS'))['server'], new URL(secure.url).host);
     assert.equal(await proc.stop(), 0);

@@ -8,7 +8,15 @@ import { Registry } from 'prom-client';
 import type { NodeHealthSnapshot, NodeSnapshot, RouteWithdrawnEvent } from '@berth/contracts';
 import { createLogger, Readiness } from '@berth/runtime';
 import { startNats, startNatsCluster, type RigNats } from '@berth/rig';
-import { Buckets, ContractViolationError, EventsStream, connectBus, type Bus, type Change } from './index.js';
+import {
+  Buckets,
+  ContractViolationError,
+  EventsStream,
+  connectBus,
+  createTopology,
+  type Bus,
+  type Change,
+} from './index.js';
 
 /** A logger whose JSON lines the test can read back. */
 function capturingLogger() {
@@ -214,7 +222,7 @@ describe('bus - heartbeats on a three-server cluster', () => {
       connectBus(
         // That server alone (nats.js would shuffle a list): the others it learns from the cluster.
         { ...cluster.as('rig').config, natsServers: [cluster.urls[server] ?? ''], natsReplicas: 3 },
-        { name, identity: 'node-agent', logger },
+        { name, identity: 'node-agent', node: name, logger },
       );
     // The server to kill leads the bucket's stream: its writes then wait for a new leader.
     const setup = await on(0, 'setup');
@@ -282,13 +290,7 @@ describe('bus - against a real nats-server', () => {
   before(async () => {
     nats = await startNats();
     raw = await connect({ servers: nats.url, user: 'rig', pass: nats.as('rig').password });
-    const setup = await connectBus(nats.as('rig').config, {
-      name: 'setup',
-      identity: 'watcher',
-      logger: createLogger('setup', 'silent'),
-    });
-    await setup.ensureTopology();
-    await setup.close();
+    await createTopology(nats.as('rig').config, createLogger('setup', 'silent'));
   });
   after(async () => {
     await raw.close();

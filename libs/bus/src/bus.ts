@@ -4,6 +4,7 @@ import type { Static } from '@sinclair/typebox';
 import {
   connect,
   credsAuthenticator,
+  tokenAuthenticator,
   DiscardPolicy,
   Events,
   RetentionPolicy,
@@ -14,20 +15,13 @@ import {
   type KV,
   type NatsConnection,
 } from 'nats';
-import {
-  EventSchemas,
-  EventTypes,
-  validator,
-  type EventName,
-  type NodeHealthSnapshot,
-  type Validator,
-} from '@berth/contracts';
+import { EventSchemas, validator, type EventName, type NodeHealthSnapshot, type Validator } from '@berth/contracts';
 import type { Logger, Readiness } from '@berth/runtime';
 import { Counter, type Registry } from 'prom-client';
 import type { BusConfig } from './config.js';
 import { ContractViolationError } from './errors.js';
 import { HeartbeatChannel } from './heartbeats.js';
-import { inboxPrefix, type BusIdentity } from './permissions.js';
+import { eventSubject, inboxPrefix, type BusIdentity } from './permissions.js';
 import { Buckets, EventsStream, type BucketSpec } from './topology.js';
 import { SnapshotBucketImpl, type Change, type OnRewatch, type SnapshotBucket } from './snapshot-bucket.js';
 
@@ -62,6 +56,8 @@ export interface BusOptions {
   readonly name: string;
   /** Whose permissions the credentials carry: replies arrive under this identity's own inbox prefix. */
   readonly identity: BusIdentity;
+  /** A node-agent's node: the one its credential speaks for, and its events' subjects name. */
+  readonly node?: string;
   readonly logger: Logger;
   /** Told `bus` is unready while the connection is down. */
   readonly readiness?: Readiness;
@@ -107,13 +103,13 @@ export const BUS_RETURN_GRACE_MS = RECONNECT_WAIT_MS + RECONNECT_JITTER_MS + 100
 /** Maps Berth's bus settings onto the NATS client's options. */
 function natsOptions(
   config: BusConfig,
-  { name, identity }: BusOptions,
+  { name, identity, node }: BusOptions,
   once: { timeoutMs: number } | undefined,
 ): ConnectionOptions {
   const options: ConnectionOptions = {
     servers: [...config.natsServers],
     name,
-    inboxPrefix: inboxPrefix(identity),
+    inboxPrefix: inboxPrefix(identity, node),
     ...(once === undefined
       ? {
           maxReconnectAttempts: -1,
@@ -128,6 +124,11 @@ function natsOptions(
   if (config.natsUser !== undefined) options.user = config.natsUser;
   if (config.natsPassword !== undefined) options.pass = config.natsPassword;
   if (config.natsToken !== undefined) options.token = config.natsToken;
+  // Read again at each (re)connection: the kubelet replaces a projected token before it expires.
+  if (config.natsTokenFile !== undefined) {
+    const file = config.natsTokenFile;
+    options.authenticator = tokenAuthenticator(() => readFileSync(file, 'utf8').trim());
+  }
   if (config.natsCredsFile !== undefined) {
     options.authenticator = credsAuthenticator(readFileSync(config.natsCredsFile));
   }
@@ -139,6 +140,20 @@ function natsOptions(
     };
   }
   return options;
+}
+
+/**
+ * A plain NATS connection with the bus's settings (credentials, TLS, reconnecting forever, unready
+ * while disconnected), for a component that needs core NATS alone: bus-auth, which answers the
+ * server's auth callout.
+ */
+export async function connectNats(config: BusConfig, options: BusOptions): Promise<NatsConnection> {
+  options.readiness?.notReady('bus', 'connecting to NATS');
+  const nc = await connect(natsOptions(config, options, undefined));
+  options.readiness?.ready('bus');
+  options.logger.info({ server: nc.getServer() }, 'connected to NATS');
+  void followStatus(nc, options, () => undefined);
+  return nc;
 }
 
 /**
@@ -182,7 +197,7 @@ export async function connectBus(config: BusConfig, options: BusOptions): Promis
     rewatches.add(listener);
     return () => rewatches.delete(listener);
   };
-  return new BusImpl(nc, js, logger, countInvalid, readOnly, onRewatch, replicas, heartbeats);
+  return new BusImpl(nc, js, logger, countInvalid, readOnly, onRewatch, replicas, heartbeats, options.node);
 }
 
 async function followStatus(nc: NatsConnection, options: BusOptions, rewatch: () => void): Promise<void> {
@@ -273,6 +288,7 @@ class BusImpl implements Bus {
     private readonly onRewatch: OnRewatch,
     private readonly replicas: number,
     private readonly heartbeatChannel: HeartbeatChannel,
+    private readonly node: string | undefined,
   ) {}
 
   sendHeartbeat(snapshot: NodeHealthSnapshot): boolean {
@@ -343,8 +359,9 @@ class BusImpl implements Bus {
     const result = check.check(event);
     if (!result.ok) throw new ContractViolationError(check.schemaId, result.problems);
     // Until the watcher has made the events stream, nobody answers: that passes like a settling cluster.
+    const subject = eventSubject(name, this.node);
     await whileJetStreamSettles(this.logger, EventsStream.name, () =>
-      this.js.publish(EventTypes[name].subject, JSON.stringify(event), { msgID: event.id }),
+      this.js.publish(subject, JSON.stringify(event), { msgID: event.id }),
     );
   }
 
@@ -382,5 +399,18 @@ class AbsentBucket<T extends { key: string }> implements SnapshotBucket<T> {
   // eslint-disable-next-line @typescript-eslint/require-await -- nothing to wait for
   async *watch(): AsyncIterable<Change<T>> {
     yield { type: 'initialized' };
+  }
+}
+
+/**
+ * Connects as the watcher, makes every bucket and the events stream, and goes: for a test (or a
+ * tool) that runs components before, or without, a watcher.
+ */
+export async function createTopology(config: BusConfig, logger: Logger): Promise<void> {
+  const bus = await connectBus(config, { name: 'topology', identity: 'watcher', logger });
+  try {
+    await bus.ensureTopology();
+  } finally {
+    await bus.close();
   }
 }

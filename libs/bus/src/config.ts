@@ -6,6 +6,8 @@ export const busConfig = {
   natsUser: env.optionalString('BERTH_NATS_USER'),
   natsPassword: env.optionalString('BERTH_NATS_PASSWORD'),
   natsToken: env.optionalString('BERTH_NATS_TOKEN'),
+  /** A token read from this file at each connection (a node-agent's projected ServiceAccount token). */
+  natsTokenFile: env.file('BERTH_NATS_TOKEN_FILE'),
   natsCredsFile: env.file('BERTH_NATS_CREDS_FILE'),
   natsTlsCa: env.file('BERTH_NATS_TLS_CA'),
   natsTlsCert: env.file('BERTH_NATS_TLS_CERT'),
@@ -27,6 +29,7 @@ export interface BusConfig {
   readonly natsUser?: string | undefined;
   readonly natsPassword?: string | undefined;
   readonly natsToken?: string | undefined;
+  readonly natsTokenFile?: string | undefined;
   readonly natsCredsFile?: string | undefined;
   readonly natsTlsCa?: string | undefined;
   readonly natsTlsCert?: string | undefined;

@@ -4,8 +4,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, ErrorCode, Events, type NatsConnection } from 'nats';
 import { createLogger } from '@berth/runtime';
 import { startNats, type RigNats } from '@berth/rig';
-import { connectBus } from './bus.js';
-import { BusIdentities, busPermissions, inboxPrefix, type BusIdentity } from './permissions.js';
+import { createTopology } from './bus.js';
+import {
+  AUTH_CALLOUT_SUBJECT,
+  BusIdentities,
+  busPermissions,
+  eventSubject,
+  inboxPrefix,
+  type BusIdentity,
+} from './permissions.js';
 import { Buckets, EventsStream, HeartbeatSubjects } from './topology.js';
 import { EventTypes } from '@berth/contracts';
 
@@ -56,6 +63,7 @@ const readsOf: Record<BusIdentity, readonly BucketName[]> = {
     'peerSessions',
   ],
   events: [],
+  'bus-auth': [],
 };
 const writesOf: Record<BusIdentity, readonly BucketName[]> = {
   watcher: ['services', 'endpoints', 'nodes', 'namespaces', 'pools', 'bgpPeers', 'bgpPeerSecrets', 'bgpConfig'],
@@ -64,6 +72,7 @@ const writesOf: Record<BusIdentity, readonly BucketName[]> = {
   'node-agent': ['nodeHealth'],
   cli: [],
   events: [],
+  'bus-auth': [],
 };
 const eventsOf: Record<BusIdentity, readonly (keyof typeof EventTypes)[]> = {
   watcher: [],
@@ -72,7 +81,12 @@ const eventsOf: Record<BusIdentity, readonly (keyof typeof EventTypes)[]> = {
   'node-agent': ['l2OwnerChanged'],
   cli: [],
   events: [],
+  'bus-auth': [],
 };
+
+/** The node whose node-agent is tried, and another. */
+const NODE = 'node-1';
+const OTHER = 'node-2';
 
 /** One thing a client may try on the bus. */
 interface Probe {
@@ -114,9 +128,10 @@ for (const bucket of Object.keys(Buckets) as BucketName[]) {
       },
     },
     {
+      // The node-agent under test is node-1's: the key of its own node.
       name: `${name}: write`,
       allowed: (id) => writesOf[id].includes(bucket),
-      run: (nc) => nc.jetstream({ timeout: 2000 }).publish(`$KV.${name}.probe`, '{}'),
+      run: (nc) => nc.jetstream({ timeout: 2000 }).publish(`$KV.${name}.${NODE}`, '{}'),
     },
     {
       name: `${name}: subscribe to its subjects`,
@@ -126,10 +141,11 @@ for (const bucket of Object.keys(Buckets) as BucketName[]) {
   );
 }
 for (const event of Object.keys(EventTypes) as (keyof typeof EventTypes)[]) {
+  const subject = eventSubject(event, NODE);
   probes.push({
-    name: `publish ${EventTypes[event].subject}`,
+    name: `publish ${subject}`,
     allowed: (id) => eventsOf[id].includes(event),
-    run: (nc) => nc.jetstream({ timeout: 2000 }).publish(EventTypes[event].subject, '{}'),
+    run: (nc) => nc.jetstream({ timeout: 2000 }).publish(subject, '{}'),
   });
 }
 probes.push(
@@ -150,9 +166,37 @@ probes.push(
     name: 'heartbeat: send',
     allowed: (id) => id === 'node-agent',
     run: async (nc) => {
-      nc.publish(HeartbeatSubjects.of('node-1'), '{}');
+      nc.publish(HeartbeatSubjects.of(NODE), '{}');
       await nc.flush();
     },
+  },
+  {
+    name: `heartbeat: send as ${OTHER}`,
+    allowed: () => false,
+    run: async (nc) => {
+      nc.publish(HeartbeatSubjects.of(OTHER), '{}');
+      await nc.flush();
+    },
+  },
+  {
+    name: `node health: write ${OTHER}'s entry`,
+    allowed: () => false,
+    run: (nc) => nc.jetstream({ timeout: 2000 }).publish(`$KV.${kvName('nodeHealth')}.${OTHER}`, '{}'),
+  },
+  {
+    name: `node health: write every entry`,
+    allowed: () => false,
+    run: (nc) => nc.jetstream({ timeout: 2000 }).publish(`$KV.${kvName('nodeHealth')}.>`, '{}'),
+  },
+  {
+    name: `publish a layer-2 owner change as ${OTHER}`,
+    allowed: () => false,
+    run: (nc) => nc.jetstream({ timeout: 2000 }).publish(eventSubject('l2OwnerChanged', OTHER), '{}'),
+  },
+  {
+    name: `${OTHER}'s replies`,
+    allowed: () => false,
+    run: (nc) => subscribe(nc, `${inboxPrefix('node-agent', OTHER)}.>`),
   },
   {
     name: 'heartbeats: receive',
@@ -189,6 +233,11 @@ probes.push(
     run: (nc) => subscribe(nc, `${inboxPrefix('route-publisher')}.>`),
   },
   {
+    name: 'auth callout: receive the server’s questions',
+    allowed: (id) => id === 'bus-auth',
+    run: (nc) => subscribe(nc, AUTH_CALLOUT_SUBJECT),
+  },
+  {
     name: 'every reply (_INBOX.>)',
     allowed: () => false,
     run: (nc) => subscribe(nc, '_INBOX.>'),
@@ -212,12 +261,12 @@ async function subscribe(nc: NatsConnection, subject: string): Promise<void> {
  * permissions violation), `allowed` when it succeeds. Anything else fails the test.
  */
 async function attempt(nats: RigNats, id: BusIdentity, probe: Probe): Promise<'allowed' | 'refused'> {
-  const access = nats.as(id);
+  const access = id === 'node-agent' ? await nats.nodeAgent(NODE) : nats.as(id);
   const nc = await connect({
     servers: nats.url,
     user: access.user,
     pass: access.password,
-    inboxPrefix: inboxPrefix(id),
+    inboxPrefix: inboxPrefix(id, NODE),
   });
   let violation = false;
   const refused = new Promise<'refused'>((resolve) => {
@@ -257,13 +306,7 @@ describe('bus permissions - each identity against a real nats-server', () => {
   let nats: RigNats;
   before(async () => {
     nats = await startNats();
-    const bus = await connectBus(nats.as('watcher').config, {
-      name: 'setup',
-      identity: 'watcher',
-      logger: createLogger('setup', 'silent'),
-    });
-    await bus.ensureTopology();
-    await bus.close();
+    await createTopology(nats.as('watcher').config, createLogger('setup', 'silent'));
   });
   after(() => nats.stop());
 
@@ -290,6 +333,21 @@ describe('bus permissions - each identity against a real nats-server', () => {
       assert.deepEqual(wrong, [], `${id} differs from the table`);
     });
   }
+
+  it('a node-agent’s permissions name its node; a dotted node name stays one inbox token, so node a cannot read node a.b’s replies', () => {
+    assert.ok(busPermissions('node-agent').publish.allow.includes('berth.v1.heartbeats.{node}'), 'the template');
+    const dotted = busPermissions('node-agent', 'a.b');
+    assert.ok(dotted.publish.allow.includes('berth.v1.heartbeats.a.b'));
+    assert.ok(dotted.publish.allow.includes(`$KV.${kvName('nodeHealth')}.a.b`));
+    assert.deepEqual(
+      dotted.subscribe.allow.filter((s) => s.startsWith('_INBOX')),
+      ['_INBOX.node-agent.a_b.>'],
+    );
+    assert.deepEqual(
+      busPermissions('node-agent', 'a').subscribe.allow.filter((s) => s.startsWith('_INBOX')),
+      ['_INBOX.node-agent.a.>'],
+    );
+  });
 
   it('the generated permissions never let anyone but route-publisher and the watcher near BGP passwords', () => {
     const secrets = `KV_${kvName('bgpPeerSecrets')}`;

@@ -2,14 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { IpAddress, ObjectName, ServiceKey } from './common.js';
 
-/** The CloudEvents `type` of each event Berth publishes, and the bus subject it travels on. */
+/**
+ * The CloudEvents `type` of each event Berth publishes, and the bus subject it travels on. One
+ * marked `byNode` travels on `<subject>.<node>`, the publishing node-agent's own, so that the bus
+ * lets each node publish only as itself.
+ */
 export const EventTypes = {
   vipAssigned: { type: 'dev.berth.vip.assigned.v1', subject: 'berth.v1.events.vip.assigned' },
   vipReleased: { type: 'dev.berth.vip.released.v1', subject: 'berth.v1.events.vip.released' },
   routeAnnounced: { type: 'dev.berth.route.announced.v1', subject: 'berth.v1.events.route.announced' },
   routeChanged: { type: 'dev.berth.route.changed.v1', subject: 'berth.v1.events.route.changed' },
   routeWithdrawn: { type: 'dev.berth.route.withdrawn.v1', subject: 'berth.v1.events.route.withdrawn' },
-  l2OwnerChanged: { type: 'dev.berth.layer2.owner-changed.v1', subject: 'berth.v1.events.layer2.owner-changed' },
+  l2OwnerChanged: {
+    type: 'dev.berth.layer2.owner-changed.v1',
+    subject: 'berth.v1.events.layer2.owner-changed',
+    byNode: true,
+  },
 } as const;
 export type EventName = keyof typeof EventTypes;
 

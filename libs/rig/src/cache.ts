@@ -17,6 +17,7 @@ export const PINNED = JSON.parse(
   readonly debian: string;
   readonly 'go-containerregistry': string;
   readonly coredns: string;
+  readonly 'nats-server': string;
 };
 
 /** Where the setup keeps what it built or fetched: outside the repository, once per machine. */
@@ -39,4 +40,10 @@ export function fromCache(path: string, what: string, mode = constants.R_OK): st
 export function composeSchemaFile(): string {
   const version = PINNED['compose-spec'];
   return fromCache(`compose-spec-${version}.json`, `the Compose Specification schema ${version}`);
+}
+
+/** nats-server as the setup built it from its Go module (Debian's 2.9 has no auth callout). */
+export function natsServerBinary(): string {
+  const version = PINNED['nats-server'];
+  return fromCache(join(`nats-server-${version}`, 'bin', 'nats-server'), `nats-server ${version}`, constants.X_OK);
 }

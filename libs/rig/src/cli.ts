@@ -111,11 +111,12 @@ async function up(): Promise<void> {
     `NATS (JetStream) at ${nats.url}, Redis at ${redis.host}:${redis.port}, gobgpd gRPC at ${gobgp.target}`,
     '',
     'The environment for Berth processes (each service connects to NATS as itself: BERTH_NATS_USER is',
-    "watcher, ipam, route-publisher, node-agent or cli, and BERTH_NATS_PASSWORD that user's below):",
+    "watcher, ipam, route-publisher or cli, and BERTH_NATS_PASSWORD that user's below; a node-agent's",
+    "user is its node's own, which the rig makes for a test):",
     ...Object.entries({ ...nats.as('rig').env, ...redis.env, BERTH_GOBGP_TARGET: gobgp.target })
       .filter(([k]) => k !== 'BERTH_NATS_USER' && k !== 'BERTH_NATS_PASSWORD')
       .map(([k, v]) => `  export ${k}=${v}`),
-    ...['watcher', 'ipam', 'route-publisher', 'node-agent', 'cli'].map(
+    ...['watcher', 'ipam', 'route-publisher', 'cli'].map(
       (user) => `  # ${user}: BERTH_NATS_USER=${user} BERTH_NATS_PASSWORD=${nats.as(user).password}`,
     ),
     '',

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { fromCache, PINNED } from './cache.js';
+import { fromCache, natsServerBinary, PINNED } from './cache.js';
 import type { RigDocker } from './docker.js';
 import { RigError } from './errors.js';
 import { repoRoot } from './tools.js';
@@ -46,7 +46,7 @@ export interface RigBaseImages {
   readonly debian: string;
   /** That Debian with the pinned Node.js and its npm, for NODE_IMAGE. */
   readonly node: string;
-  /** Debian's nats-server, for Compose's BERTH_NATS_IMAGE. */
+  /** nats-server as the setup built it, for Compose's BERTH_NATS_IMAGE and the chart's nats.image. */
   readonly nats: string;
   /** Debian's redis-server, for Compose's BERTH_REDIS_IMAGE. */
   readonly redis: string;
@@ -65,7 +65,7 @@ export async function makeBaseImages(docker: RigDocker): Promise<RigBaseImages> 
   const images: RigBaseImages = {
     debian: `berth-rig/debian:${release}`,
     node: `berth-rig/node:${node}-${release}`,
-    nats: `berth-rig/nats:${release}`,
+    nats: `berth-rig/nats:${PINNED['nats-server']}`,
     redis: `berth-rig/redis:${release}`,
   };
   // The tarball's size and time say which one an image was imported from.
@@ -91,7 +91,7 @@ export async function makeBaseImages(docker: RigDocker): Promise<RigBaseImages> 
   const build = (name: keyof RigBaseImages, context: string) =>
     buildRigImage(docker, { debian: images.debian }, name, images[name], context);
   await build('node', nodeParts);
-  await build('nats', join(rigImages, 'nats'));
+  await build('nats', dirname(natsServerBinary()));
   await build('redis', join(rigImages, 'redis'));
   return images;
 }

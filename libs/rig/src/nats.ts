@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeRigDir, spawnServer, stopAndRemove, waitUntil, type RigProcess } from './process.js';
 import { makeCertificates, type RigCertificates } from './tls.js';
-import { freePorts, repoRoot, requireTool, secret } from './tools.js';
+import { natsServerBinary } from './cache.js';
+import { freePorts, repoRoot, secret } from './tools.js';
 
 /**
  * One user of a rig's NATS: a Berth identity (`watcher`, `ipam`, `route-publisher`, `node-agent`,
@@ -37,6 +38,11 @@ export interface RigNats {
   readonly certificates?: RigCertificates;
   /** How to connect as `user`; throws for a user the server does not have. */
   as(user: string): RigNatsAccess;
+  /**
+   * How a node-agent connects for `node`: a user of that node's own (made on first asking, and the
+   * server's configuration reloaded), allowed only its node's heartbeat, health entry and events.
+   */
+  nodeAgent(node: string): Promise<RigNatsAccess>;
   readonly process: RigProcess;
   /**
    * Stops the server (with `kill`, SIGKILL: a crash) and starts it again on the same port with
@@ -47,9 +53,14 @@ export interface RigNats {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Starts nats-server; with `tls: true` it accepts only TLS clients that present a certificate. */
-export async function startNats(options: { tls?: boolean } = {}): Promise<RigNats> {
-  const binary = requireTool('nats-server');
+/**
+ * Starts nats-server; with `tls: true` it accepts only TLS clients that present a certificate.
+ * With `calloutIssuer` (an account's public NKey) a client that is none of the configured users is
+ * judged by the auth callout: whoever answers `$SYS.REQ.USER.AUTH` as `bus-auth`, signing with
+ * that account's key.
+ */
+export async function startNats(options: { tls?: boolean; calloutIssuer?: string } = {}): Promise<RigNats> {
+  const binary = natsServerBinary();
   const dir = makeRigDir('nats');
   const certificates = options.tls === true ? await makeCertificates(dir) : undefined;
   const tlsBlock =
@@ -62,18 +73,20 @@ export async function startNats(options: { tls?: boolean } = {}): Promise<RigNat
   const users = natsUsers();
   const config = join(dir, 'nats.conf');
 
-  const launch = async (listen: string): Promise<{ server: RigProcess; url: string }> => {
-    await writeFile(
+  const writeConfig = (listen: string) =>
+    writeFile(
       config,
       [
         `listen: ${JSON.stringify(listen)}`,
         `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`,
-        ...users.block,
+        ...users.block(options.calloutIssuer),
         ...tlsBlock,
         '',
       ].join('\n'),
       { mode: 0o600 },
     );
+  const launch = async (listen: string): Promise<{ server: RigProcess; url: string }> => {
+    await writeConfig(listen);
     for (const old of (await readdir(dir)).filter((name) => name.endsWith('.ports'))) await rm(join(dir, old));
     const server = spawnServer('nats-server', binary, ['-c', config, '--ports_file_dir', dir], { dir });
     // nats-server writes the port it bound to a ports file: no race for a free port.
@@ -102,6 +115,13 @@ export async function startNats(options: { tls?: boolean } = {}): Promise<RigNat
     url,
     ...(certificates === undefined ? {} : { certificates }),
     as: (user) => users.access(user, [url], tls),
+    nodeAgent: async (node) => {
+      if (users.addNode(node)) {
+        await writeConfig(`127.0.0.1:${port}`);
+        await reload([server]);
+      }
+      return users.access(users.nodeUser(node), [url], tls);
+    },
     get process() {
       return server;
     },
@@ -121,6 +141,8 @@ export interface RigNatsCluster {
   readonly urls: readonly string[];
   /** How to connect to every server as `user` (see `RigNatsAccess`). */
   as(user: string): RigNatsAccess;
+  /** How a node-agent connects for `node` (see `RigNats.nodeAgent`). */
+  nodeAgent(node: string): Promise<RigNatsAccess>;
   readonly processes: readonly RigProcess[];
   /** SIGKILLs server `index` (a crash); `start(index)` brings it back with its store. */
   kill(index: number): Promise<void>;
@@ -132,7 +154,7 @@ export interface RigNatsCluster {
 /** Starts a JetStream cluster and resolves once it has a meta leader, so streams can be made. */
 export async function startNatsCluster(options: { size?: number } = {}): Promise<RigNatsCluster> {
   const size = options.size ?? 3;
-  const binary = requireTool('nats-server');
+  const binary = natsServerBinary();
   const dir = makeRigDir('nats-cluster');
   const users = natsUsers();
   // Held open together, so no two of them are the same port.
@@ -140,16 +162,15 @@ export async function startNatsCluster(options: { size?: number } = {}): Promise
   const clientPorts = ports.slice(0, size);
   const routePorts = ports.slice(size);
   const servers: RigProcess[] = [];
-  const launch = async (index: number) => {
-    const name = `n${index + 1}`;
-    const config = join(dir, `${name}.conf`);
-    await writeFile(
-      config,
+  const configOf = (index: number) => join(dir, `n${index + 1}.conf`);
+  const writeConfig = (index: number) =>
+    writeFile(
+      configOf(index),
       [
-        `server_name: ${name}`,
+        `server_name: n${index + 1}`,
         `listen: "127.0.0.1:${clientPorts[index]}"`,
-        `jetstream { store_dir: ${JSON.stringify(join(dir, name))} }`,
-        ...users.block,
+        `jetstream { store_dir: ${JSON.stringify(join(dir, `n${index + 1}`))} }`,
+        ...users.block(),
         `cluster {`,
         `  name: berth`,
         `  listen: "127.0.0.1:${routePorts[index]}"`,
@@ -159,7 +180,9 @@ export async function startNatsCluster(options: { size?: number } = {}): Promise
       ].join('\n'),
       { mode: 0o600 },
     );
-    const server = spawnServer(`nats-${name}`, binary, ['-c', config], { dir });
+  const launch = async (index: number) => {
+    await writeConfig(index);
+    const server = spawnServer(`nats-n${index + 1}`, binary, ['-c', configOf(index)], { dir });
     servers[index] = server;
     await waitUntil(
       server,
@@ -192,6 +215,13 @@ export async function startNatsCluster(options: { size?: number } = {}): Promise
   return {
     urls,
     as: (user) => users.access(user, urls, {}),
+    nodeAgent: async (node) => {
+      if (users.addNode(node)) {
+        await Promise.all(servers.map((_, i) => writeConfig(i)));
+        await reload(servers);
+      }
+      return users.access(users.nodeUser(node), urls, {});
+    },
     get processes() {
       return servers;
     },
@@ -206,25 +236,55 @@ export async function startNatsCluster(options: { size?: number } = {}): Promise
 const PERMISSIONS_FILE = join(repoRoot, 'deploy', 'helm', 'berth', 'files', 'nats-permissions.json');
 
 /**
- * Berth's users, each with its own password and the permissions the chart gives it, and `rig`:
- * the `authorization` block of a server's configuration, and how to connect as each.
+ * Berth's users, each with its own password and the permissions the chart gives it; a user per
+ * node-agent's node, from the file's node-agent template; and `rig`. `block` is the
+ * `authorization` block of a server's configuration.
  */
 function natsUsers() {
   const permissions = JSON.parse(readFileSync(PERMISSIONS_FILE, 'utf8')) as Record<string, unknown>;
-  const passwords = new Map([RIG_NATS_USER, ...Object.keys(permissions)].map((user) => [user, secret()]));
-  const entries = [...passwords].map(([user, password]) =>
-    JSON.stringify({ user, password, ...(user === RIG_NATS_USER ? {} : { permissions: permissions[user] }) }),
-  );
+  const { [NODE_AGENT]: nodeTemplate, ...fixed } = permissions;
+  if (nodeTemplate === undefined) throw new Error(`${PERMISSIONS_FILE} has no ${NODE_AGENT} template`);
+  const passwords = new Map([RIG_NATS_USER, ...Object.keys(fixed)].map((user) => [user, secret()]));
+  const nodes = new Map<string, unknown>();
+  const nodeUser = (node: string) => `${NODE_AGENT}:${node}`;
   return {
-    block: ['authorization {', '  users: [', ...entries.map((entry) => `    ${entry}`), '  ]', '}'],
+    nodeUser,
+    /** Adds `node`'s user; false when it has one already. */
+    addNode(node: string): boolean {
+      if (nodes.has(node)) return false;
+      // The template's placeholders: the node's name, and that name as one subject token.
+      const text = JSON.stringify(nodeTemplate)
+        .replaceAll('{nodeToken}', node.replaceAll('.', '_'))
+        .replaceAll('{node}', node);
+      nodes.set(node, JSON.parse(text));
+      passwords.set(nodeUser(node), secret());
+      return true;
+    },
+    /** With `calloutIssuer`, every other client is judged by the auth callout. */
+    block(calloutIssuer?: string): string[] {
+      const entries = [...passwords].map(([user, password]) => {
+        const node = user.startsWith(`${NODE_AGENT}:`) ? nodes.get(user.slice(NODE_AGENT.length + 1)) : undefined;
+        const granted = user === RIG_NATS_USER ? undefined : (node ?? fixed[user]);
+        return JSON.stringify({ user, password, ...(granted === undefined ? {} : { permissions: granted }) });
+      });
+      const callout =
+        calloutIssuer === undefined
+          ? []
+          : [
+              `  auth_callout { issuer: ${JSON.stringify(calloutIssuer)}, auth_users: ${JSON.stringify([...passwords.keys()])} }`,
+            ];
+      return ['authorization {', '  users: [', ...entries.map((entry) => `    ${entry}`), '  ]', ...callout, '}'];
+    },
     access(
       user: string,
       servers: readonly string[],
       tls: { natsTlsCa?: string; natsTlsCert?: string; natsTlsKey?: string },
     ): RigNatsAccess {
       const password = passwords.get(user);
-      if (password === undefined)
-        throw new Error(`the rig's NATS has no user ${user}: take one of ${[...passwords.keys()].join(', ')}`);
+      if (password === undefined) {
+        const hint = user === NODE_AGENT ? ': a node-agent connects for its node (nodeAgent(node))' : '';
+        throw new Error(`the rig's NATS has no user ${user}${hint}; it has ${[...passwords.keys()].join(', ')}`);
+      }
       const env: Record<string, string> = {
         BERTH_NATS_SERVERS: servers.join(','),
         BERTH_NATS_USER: user,
@@ -241,4 +301,24 @@ function natsUsers() {
       };
     },
   };
+}
+
+const NODE_AGENT = 'node-agent';
+
+/** Has `servers` read their configuration again (SIGHUP), and waits until each says it has. */
+async function reload(servers: readonly RigProcess[]): Promise<void> {
+  const reloads = async (server: RigProcess) =>
+    ((await readFile(server.logFile, 'utf8')).match(/Reloaded server configuration/g) ?? []).length;
+  await Promise.all(
+    servers.map(async (server) => {
+      const before = await reloads(server);
+      process.kill(server.pid, 'SIGHUP');
+      await waitUntil(
+        server,
+        'its configuration reloaded',
+        async () => ((await reloads(server)) > before ? true : undefined),
+        10_000,
+      );
+    }),
+  );
 }

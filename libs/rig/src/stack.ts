@@ -145,10 +145,8 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
     const redis = 'restart' in store ? store : undefined;
     const redisSentinel = 'restart' in store ? undefined : store;
     // What each Berth process reads to reach the bus as itself, and the servers a node's links lead to.
-    const busEnv = (identity: string) => ({
-      ...bus.as(identity).env,
-      ...(natsCluster === undefined ? {} : { BERTH_NATS_REPLICAS: '3' }),
-    });
+    const replicasEnv = natsCluster === undefined ? {} : { BERTH_NATS_REPLICAS: '3' };
+    const busEnv = (identity: string) => ({ ...bus.as(identity).env, ...replicasEnv });
     const busUrls = natsCluster?.urls ?? [nats?.url ?? ''];
     cleanups.push(
       () => bus.stop(),
@@ -207,7 +205,13 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
       const log = createWriteStream(join(logDir, file), { flags: 'a' });
       const proc = startBerthProcess(
         main(name),
-        { BERTH_HEALTH_PORT: port(name), BERTH_NAMESPACE: NAMESPACE, ...busEnv(name), ...env },
+        {
+          BERTH_HEALTH_PORT: port(name),
+          BERTH_NAMESPACE: NAMESPACE,
+          // A node-agent's credential is its node's own: the caller gives it.
+          ...(name === 'node-agent' ? replicasEnv : busEnv(name)),
+          ...env,
+        },
         { ...(node === undefined ? {} : { netns: node.netns }), echo: log },
       );
       void proc.exit.then(() => log.end());
@@ -226,7 +230,12 @@ export async function startStack(options: StackOptions = {}): Promise<BerthStack
       const node = host(name) as LabHost;
       const link = await linksTo(lab as RigLab, node, busUrls);
       busLinks.set(name, link);
-      launch('node-agent', { BERTH_NATS_SERVERS: link.url, BERTH_NODE_NAME: name, BERTH_L2_INTERFACES: 'eth0' }, node);
+      const access = await bus.nodeAgent(name);
+      launch(
+        'node-agent',
+        { ...access.env, BERTH_NATS_SERVERS: link.url, BERTH_NODE_NAME: name, BERTH_L2_INTERFACES: 'eth0' },
+        node,
+      );
     }
     const started = async (s: StackService) => {
       const exited = s.process.exit.then((code) => {

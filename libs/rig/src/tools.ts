@@ -9,7 +9,6 @@ export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..'
 
 /** Each server binary the rig runs, and the Debian package that provides it. */
 const DEBIAN_PACKAGES = {
-  'nats-server': 'nats-server',
   'redis-server': 'redis-server',
   'redis-cli': 'redis-tools',
   gobgpd: 'gobgpd',

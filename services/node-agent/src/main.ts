@@ -17,6 +17,7 @@ await runService({
     const bus = await connectBus(config, {
       name: `node-agent-${node}`,
       identity: 'node-agent',
+      node,
       logger,
       readiness,
       registry,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from 'nats';
+import { eventSubject } from '@berth/bus';
 import { run as berth } from '@berth/cli/run';
 import { EventTypes, L2OwnerChangedEvent, validator } from '@berth/contracts';
 import { answersPerRequest, L2Lab, type WireFrame } from './testing/index.js';
@@ -41,17 +42,22 @@ describe('node-agent: layer 2 in network namespaces', { timeout: 170_000 }, () =
   let lab: L2Lab;
   let events: NatsConnection;
   /** Owner-changed events as received, with the local time of receipt. */
-  const ownerEvents: { receivedAt: number; event: unknown }[] = [];
+  const ownerEvents: { receivedAt: number; subject: string; event: unknown }[] = [];
 
   before(async () => {
     lab = await L2Lab.start({ nodes: 3 });
     events = await connect({ servers: lab.nats.url, user: 'rig', pass: lab.nats.as('rig').password });
-    const sub = events.subscribe(EventTypes.l2OwnerChanged.subject);
+    // Each agent publishes on its own node's subject.
+    const sub = events.subscribe(`${EventTypes.l2OwnerChanged.subject}.>`);
     void (async () => {
-      for await (const m of sub) ownerEvents.push({ receivedAt: Date.now(), event: m.json() });
+      for await (const m of sub) ownerEvents.push({ receivedAt: Date.now(), subject: m.subject, event: m.json() });
     })();
     await lab.service('web', [VIP4, VIP6]);
     for (const node of lab.nodes) lab.startAgent(node.name);
+    // Agents that come up one after another hand a VIP over as each appears (make-before-break,
+    // up to a second): the tests begin once every agent has its view and the handovers are done.
+    await Promise.all([...lab.agents.values()].map((agent) => agent.logged('view of the bus is current')));
+    await sleep(1500);
   });
 
   after(async () => {
@@ -115,8 +121,18 @@ describe('node-agent: layer 2 in network namespaces', { timeout: 170_000 }, () =
       `no valid owner-changed event for ${next}: ${JSON.stringify(ownerEvents)}`,
     );
     assert.deepEqual(
-      { previousNode: told.value.data.previousNode, service: told.value.data.service, source: told.value.source },
-      { previousNode: owner, service: 'shop/web', source: `berth/node-agent/${next}` },
+      {
+        previousNode: told.value.data.previousNode,
+        service: told.value.data.service,
+        source: told.value.source,
+        subject: received.subject,
+      },
+      {
+        previousNode: owner,
+        service: 'shop/web',
+        source: `berth/node-agent/${next}`,
+        subject: eventSubject('l2OwnerChanged', next),
+      },
     );
     const berthMoved = assertBerthAgrees(answers, {
       before: owner,

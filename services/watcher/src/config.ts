@@ -28,3 +28,22 @@ export const watcherConfig = {
   renewDeadlineMs: env.integer('BERTH_LEASE_RENEW_DEADLINE_MS', 1000, 300_000, 6000),
   leaseRetryMs: env.integer('BERTH_LEASE_RETRY_MS', 200, 60_000, 2000),
 } as const;
+
+/** bus-auth: answers NATS's auth callout for node-agents, from the API server's word on their tokens. */
+export const busAuthConfig = {
+  healthPort: env.port('BERTH_HEALTH_PORT', 9105),
+  ...busConfig,
+  kubeconfig: env.file('BERTH_KUBECONFIG'),
+  namespace: env.string('BERTH_NAMESPACE', 'berth-system'),
+  /** Whose projected tokens speak for their pod's node. */
+  nodeAgentServiceAccount: env.string('BERTH_NODE_AGENT_SERVICE_ACCOUNT', 'berth-node-agent'),
+  /** The audience of those tokens: Berth's NATS, and nothing else accepts them. */
+  audience: env.string('BERTH_BUS_AUTH_AUDIENCE', 'berth-nats'),
+  /** The account key that signs the users it vouches for: an NKey seed, or 32 bytes in base64. */
+  issuerFile: env.string('BERTH_BUS_AUTH_ISSUER_FILE'),
+  /**
+   * How long a node-agent stays let in before it must show a token again (at most its token's own
+   * life): how soon a deleted pod's or a revoked token's connection is cut.
+   */
+  userTtlSeconds: env.integer('BERTH_BUS_AUTH_USER_TTL_SECONDS', 5, 86_400, 3600),
+} as const;

@@ -4,14 +4,19 @@
  * cleanup finalizer (else deleting it would wait forever for a watcher), and the watcher's Lease
  * goes. Exits 1 when anything could not be released, so that `helm uninstall` says so.
  */
-import { baseConfig, ConfigError, createLogger, loadConfig, type ConfigOf } from '@berth/runtime';
+import { baseConfig, ConfigError, createLogger, env, loadConfig, type ConfigOf } from '@berth/runtime';
 import { clusterConfig } from './config.js';
 import { isBerths, KubeApiError, kubeApiFor, type KubeApi } from '@berth/kube';
 import type { ServiceObject } from './snapshots/objects.js';
 import { decideRelease } from './status/service-status.js';
 import { FIELD_MANAGER } from './status/status-writer.js';
 
-const spec = { ...clusterConfig, logLevel: baseConfig.logLevel };
+const spec = {
+  ...clusterConfig,
+  logLevel: baseConfig.logLevel,
+  /** The Secret with bus-auth's key, which a hook made: it goes too. */
+  busAuthIssuerSecret: env.optionalString('BERTH_BUS_AUTH_ISSUER_SECRET'),
+};
 let config: ConfigOf<typeof spec>;
 try {
   config = loadConfig(spec);
@@ -73,14 +78,23 @@ do {
   continueToken = page.continueToken;
 } while (continueToken !== undefined);
 
-const lease = `/apis/coordination.k8s.io/v1/namespaces/${config.namespace}/leases/${config.leaseName}`;
-try {
-  await api.delete(lease);
-} catch (error) {
-  if (!(error instanceof KubeApiError && error.status === 404)) {
-    failed++;
-    logger.error({ err: error, lease: config.leaseName, namespace: config.namespace }, 'could not delete the Lease');
+/** Deletes what the watcher (its Lease) or a hook (bus-auth's key) made outside Helm's release; gone already is done. */
+async function deleteLeftover(path: string, what: Record<string, string>): Promise<void> {
+  try {
+    await api.delete(path);
+  } catch (error) {
+    if (!(error instanceof KubeApiError && error.status === 404)) {
+      failed++;
+      logger.error({ err: error, ...what, namespace: config.namespace }, 'could not delete what Berth left');
+    }
   }
 }
+await deleteLeftover(`/apis/coordination.k8s.io/v1/namespaces/${config.namespace}/leases/${config.leaseName}`, {
+  lease: config.leaseName,
+});
+if (config.busAuthIssuerSecret !== undefined)
+  await deleteLeftover(`/api/v1/namespaces/${config.namespace}/secrets/${config.busAuthIssuerSecret}`, {
+    secret: config.busAuthIssuerSecret,
+  });
 logger.info({ released, failed }, failed === 0 ? 'Berth released every Service' : 'some Services were not released');
 process.exitCode = failed === 0 ? 0 : 1;

@@ -118,6 +118,24 @@ files/nats-permissions.json, written from libs/bus's BusGrants (npm run nats-per
 {{- .Files.Get "files/nats-permissions.json" -}}
 {{- end -}}
 
+{{/*
+The identities that are users of the bundled NATS, each with a password: all but node-agent,
+which connects as its node (its pod's ServiceAccount token, judged by bus-auth): space-separated.
+*/}}
+{{- define "berth.natsPasswordIdentities" -}}
+{{- without (keys (include "berth.natsPermissions" . | fromJson) | sortAlpha) "node-agent" | join " " -}}
+{{- end -}}
+
+{{/* The Secret with bus-auth's signing key (seed, and issuer: its public key), made by a hook. */}}
+{{- define "berth.busAuthIssuerSecret" -}}
+{{- printf "%s-bus-auth-issuer" (include "berth.fullname" .) -}}
+{{- end -}}
+
+{{/* The audience of node-agents' projected tokens: the bundled NATS's bus-auth accepts no other. */}}
+{{- define "berth.natsTokenAudience" -}}
+berth-nats
+{{- end -}}
+
 {{/* The key of the NATS Secret holding one identity's password. Call with (dict "root" $ "identity" "ipam"). */}}
 {{- define "berth.natsPasswordKey" -}}
 {{- replace "{component}" .identity (.root.Values.nats.secretKeys.password | default "password-{component}") -}}
@@ -150,11 +168,17 @@ are mounted by "berth.natsVolumeMounts" at fixed paths. Call with (dict "root" $
 - name: BERTH_NATS_SERVERS
   value: {{ join "," $servers | quote }}
 {{- if eq $streamReplicas 0 }}{{ $streamReplicas = min 3 (int .Values.nats.replicas) }}{{ end }}
+{{- if eq $identity "node-agent" }}
+{{- /* Its pod's projected token ("berth.natsTokenVolume"): bus-auth lets it speak for its node alone. */}}
+- name: BERTH_NATS_TOKEN_FILE
+  value: /var/run/secrets/berth/nats/token
+{{- else }}
 - name: BERTH_NATS_USER
   value: {{ $identity | quote }}
 - name: BERTH_NATS_PASSWORD
   valueFrom:
     secretKeyRef: { name: {{ $secret }}, key: {{ $passwordKey }} }
+{{- end }}
 {{- else }}
 {{- if and .Values.nats.existingSecret $keys.url }}
 - name: BERTH_NATS_SERVERS
@@ -208,6 +232,17 @@ are mounted by "berth.natsVolumeMounts" at fixed paths. Call with (dict "root" $
   value: {{ $streamReplicas | quote }}
 {{- end }}
 {{- end }}
+{{- end -}}
+
+{{/* The node-agent's ServiceAccount token for the bundled NATS: its audience alone, renewed by the kubelet. */}}
+{{- define "berth.natsTokenVolume" -}}
+- name: nats-token
+  projected:
+    sources:
+      - serviceAccountToken:
+          path: token
+          audience: {{ include "berth.natsTokenAudience" . }}
+          expirationSeconds: 3600
 {{- end -}}
 
 {{- define "berth.natsVolumes" -}}

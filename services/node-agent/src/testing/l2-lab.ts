@@ -21,6 +21,7 @@ import {
   type RigBusLink,
   type RigLab,
   type RigNats,
+  type RigNatsAccess,
 } from '@berth/rig';
 import { parseCapture, type WireFrame } from './capture.js';
 
@@ -49,6 +50,8 @@ export class L2Lab {
     readonly lab: RigLab,
     readonly bus: Bus,
     readonly links: ReadonlyMap<string, RigBusLink>,
+    /** Each node's own credential. */
+    private readonly credentials: ReadonlyMap<string, RigNatsAccess>,
     private readonly buckets: {
       services: SnapshotBucket<ServiceSnapshot>;
       allocations: SnapshotBucket<AllocationSnapshot>;
@@ -66,7 +69,11 @@ export class L2Lab {
     try {
       lab = await startLab(['client', ...names]);
       const links = new Map<string, RigBusLink>();
-      for (const host of lab.hosts.slice(1)) links.set(host.name, await lab.busLink(host, nats.url));
+      const credentials = new Map<string, RigNatsAccess>();
+      for (const host of lab.hosts.slice(1)) {
+        links.set(host.name, await lab.busLink(host, nats.url));
+        credentials.set(host.name, await nats.nodeAgent(host.name));
+      }
       const bus = await connectBus(nats.as('rig').config, {
         name: 'l2-lab',
         identity: 'watcher',
@@ -81,7 +88,7 @@ export class L2Lab {
         nodes: await bus.bucket(Buckets.nodes),
         pools: await bus.bucket(Buckets.pools),
       };
-      const l2 = new L2Lab(nats, lab, bus, links, buckets, options);
+      const l2 = new L2Lab(nats, lab, bus, links, credentials, buckets, options);
       await buckets.pools.put(
         examplePool('lan', ['192.0.2.100-192.0.2.199', '2001:db8::100-2001:db8::1ff'], {
           mode: 'layer2',
@@ -123,7 +130,7 @@ export class L2Lab {
     const agent = startBerthProcess(
       NODE_AGENT_MAIN,
       {
-        ...this.nats.as('node-agent').env,
+        ...(this.credentials.get(node)?.env ?? {}),
         BERTH_NATS_SERVERS: link.url,
         BERTH_NODE_NAME: node,
         BERTH_LOG_LEVEL: 'debug',
