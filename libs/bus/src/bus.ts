@@ -118,6 +118,10 @@ function natsOptions(
           reconnectJitter: RECONNECT_JITTER_MS,
           pingInterval: PING_INTERVAL_MS,
           maxPingOut: MAX_PINGS_OUT,
+          // nats.js gives up for good after the same authorization error twice in a row. A
+          // node-agent's is judged by bus-auth, which may be unreachable for a moment (its node
+          // lost, the API server restarting): keep trying, as for any other outage.
+          ignoreAuthErrorAbort: true,
         }
       : { maxReconnectAttempts: 0, waitOnFirstConnect: false, timeout: once.timeoutMs }),
   };

@@ -42,6 +42,7 @@ describe('bus-auth - node-agents let in by their pods’ tokens, each as its own
   let kube: RigControlPlane;
   let nats: RigNats;
   let busAuth: BerthProcess;
+  let startBusAuth: () => Promise<void>;
   let dir: string;
   let rig: NatsConnection;
   /** What `before` started, stopped last first, even when it failed halfway. */
@@ -127,16 +128,20 @@ describe('bus-auth - node-agents let in by their pods’ tokens, each as its own
     tokens.set('node-1', await token(NAMESPACE, 'berth-node-agent', 'agent-1'));
     tokens.set('node-2', await token(NAMESPACE, 'berth-node-agent', 'agent-2'));
 
-    busAuth = startBerthProcess(BUS_AUTH_MAIN, {
+    const busAuthEnv = {
       ...nats.as('bus-auth').env,
       BERTH_KUBECONFIG: await kube.serviceAccountKubeconfig(NAMESPACE, 'berth-bus-auth'),
       BERTH_NAMESPACE: NAMESPACE,
       BERTH_BUS_AUTH_ISSUER_FILE: seed,
       // Short, to see agents show their tokens again within a test.
       BERTH_BUS_AUTH_USER_TTL_SECONDS: String(USER_TTL_SECONDS),
-    });
+    };
+    startBusAuth = async () => {
+      busAuth = startBerthProcess(BUS_AUTH_MAIN, busAuthEnv);
+      await busAuth.logged('started');
+    };
     started.push(() => busAuth.stop());
-    await busAuth.logged('started');
+    await startBusAuth();
     await createTopology(nats.as('watcher').config, createLogger('setup', 'silent'));
     rig = await connect({ servers: nats.url, user: 'rig', pass: nats.as('rig').password });
     started.push(() => rig.close());
@@ -253,6 +258,17 @@ describe('bus-auth - node-agents let in by their pods’ tokens, each as its own
     t.diagnostic(`longest heartbeat gap across the re-authentication: ${gap} ms`);
     // BERTH_NODE_HEALTH_TIMEOUT_MS's default: a longer silence would move layer-2 VIPs.
     assert.ok(gap < 500, `heartbeats went ${gap} ms unheard`);
+  });
+
+  it('an agent that cannot get in while bus-auth is away keeps trying, and is in once it is back', async (t) => {
+    await busAuth.stop();
+    // Refused again and again meanwhile: nats.js would give up for good after two refusals.
+    const connecting = agent('node-1', tokens.get('node-1') ?? '');
+    await sleep(2000);
+    await startBusAuth();
+    const bus = await connecting;
+    t.after(() => bus.close());
+    assert.equal(bus.sendHeartbeat(heartbeat('node-1')), true);
   });
 
   it('the issuer hook leaves a Secret it made as it is: an upgrade keeps the key', async () => {

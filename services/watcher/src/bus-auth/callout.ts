@@ -25,8 +25,6 @@ export type Judge = (token: string | undefined) => Promise<Verdict>;
 const REQUEST_AUDIENCE = 'nats-authorization-request';
 /** The account the vouched-for users join: the server's global one (its configuration has no others). */
 const ACCOUNT = '$G';
-/** Every replica subscribes in one queue group, so that one answers each request. */
-const QUEUE = 'berth-bus-auth';
 
 /**
  * Answers nats-server's auth callout until `signal` aborts: each request names a connecting client
@@ -41,7 +39,10 @@ export async function answerCallouts(
   onDecision: (result: 'admitted' | 'refused' | 'invalid') => void,
   signal: AbortSignal,
 ): Promise<void> {
-  const sub = nc.subscribe(AUTH_CALLOUT_SUBJECT, { queue: QUEUE });
+  // Not a queue group: every replica answers each request and the server takes the first answer.
+  // A queue group would hand some requests to a replica lost with its node, whose subscription the
+  // servers keep until they notice, and node-agents reconnecting then would wait seconds to get in.
+  const sub = nc.subscribe(AUTH_CALLOUT_SUBJECT);
   signal.addEventListener('abort', () => sub.unsubscribe(), { once: true });
   for await (const msg of sub) {
     try {
