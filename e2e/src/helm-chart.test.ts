@@ -310,7 +310,13 @@ describe('helm chart deploy/helm/berth', { timeout: 170_000 }, () => {
       }
       // bus-auth's public key, from the Secret the issuer hook makes: a valid account key will do.
       env['BERTH_CALLOUT_ISSUER'] = 'ABJHLOVMPA4CI6R5KLNGOB4GSLNIY7IOUPAJC4YFNDLQVIOBYQGUWVLA';
-      await writeFile(join(dir, 'nats.conf'), config);
+      // TLS by default, clients and routes, with the certificate the chart generated.
+      const tls = byName(objects, 'Secret', 'berth-nats-tls') as
+        (KubeObject & { data?: Record<string, string> }) | undefined;
+      for (const file of ['ca.crt', 'tls.crt', 'tls.key'])
+        await writeFile(join(dir, file), Buffer.from(tls?.data?.[file] ?? '', 'base64'));
+      assert.equal(config.match(/cert_file: "\/etc\/nats\/tls\/tls.crt"/g)?.length, servers > 1 ? 2 : 1);
+      await writeFile(join(dir, 'nats.conf'), config.replaceAll('/etc/nats/tls/', `${dir}/`));
       const { stderr } = await run(natsServerBinary(), ['-c', join(dir, 'nats.conf'), '-t'], {
         env: { ...process.env, ...env },
       });
@@ -318,7 +324,13 @@ describe('helm chart deploy/helm/berth', { timeout: 170_000 }, () => {
       assert.ok(!config.includes('"node-agent"'), 'a node-agent has no password: its pod token, judged by bus-auth');
       const ipam = podSpec(byName(objects, 'Deployment', 'berth-ipam'));
       const ipamEnv = new Map((ipam?.containers[0]?.env ?? []).map((e) => [e.name, e.value]));
-      assert.equal(ipamEnv.get('BERTH_NATS_SERVERS')?.split(',').length, servers, 'every server for the clients');
+      const urls = ipamEnv.get('BERTH_NATS_SERVERS')?.split(',') ?? [];
+      assert.equal(urls.length, servers, 'every server for the clients');
+      assert.ok(
+        urls.every((url) => url.startsWith('tls://')),
+        'over TLS',
+      );
+      assert.equal(ipamEnv.get('BERTH_NATS_TLS_CA'), '/etc/berth/nats/tls/ca.crt', 'trusting the chart’s CA');
       assert.equal(ipamEnv.get('BERTH_NATS_REPLICAS'), servers > 1 ? '3' : undefined, "Berth's buckets on three");
     }
   });

@@ -219,6 +219,9 @@ describe('watcher - publishes the cluster on the bus, as its own least-privilege
     await until('peer with its password', () => mirrors.bgpPeerSecrets.entries.get('tor')?.password === 's3cret');
     assert.equal(mirrors.bgpPeers.entries.get('tor')?.tcpMd5, true);
     assert.equal(mirrors.bgpPeers.entries.get('tor')?.myASN, 64512);
+    // The password is in its own bucket alone: not in the peer that others read, nor in a log line.
+    assert.ok(!JSON.stringify([...mirrors.bgpPeers.entries.values()]).includes('s3cret'));
+    assert.ok(!JSON.stringify(watcher.lines).includes('s3cret'), 'no log line of the watcher holds the password');
   });
 
   it('shows each BGPPeer’s sessions as the speakers report them on the bus', async () => {

@@ -163,10 +163,15 @@ are mounted by "berth.natsVolumeMounts" at fixed paths. Call with (dict "root" $
 {{- /* Every server by its pod's name: a client reaches the cluster while any one of them answers. */}}
 {{- $servers := list }}
 {{- range $i := until (int .Values.nats.replicas) }}
-{{- $servers = append $servers (printf "nats://%s:%d" (include "berth.podHost" (dict "root" $root "component" "nats" "index" $i)) (int $root.Values.nats.port)) }}
+{{- $scheme := ternary "tls" "nats" (not (empty (include "berth.natsTlsSecret" $root))) }}
+{{- $servers = append $servers (printf "%s://%s:%d" $scheme (include "berth.podHost" (dict "root" $root "component" "nats" "index" $i)) (int $root.Values.nats.port)) }}
 {{- end }}
 - name: BERTH_NATS_SERVERS
   value: {{ join "," $servers | quote }}
+{{- if include "berth.natsTlsSecret" $root }}
+- name: BERTH_NATS_TLS_CA
+  value: /etc/berth/nats/tls/ca.crt
+{{- end }}
 {{- if eq $streamReplicas 0 }}{{ $streamReplicas = min 3 (int .Values.nats.replicas) }}{{ end }}
 {{- if eq $identity "node-agent" }}
 {{- /* Its pod's projected token ("berth.natsTokenVolume"): bus-auth lets it speak for its node alone. */}}
@@ -245,7 +250,31 @@ are mounted by "berth.natsVolumeMounts" at fixed paths. Call with (dict "root" $
           expirationSeconds: 3600
 {{- end -}}
 
+{{/*
+The Secret with the bundled NATS's TLS certificate (ca.crt, tls.crt, tls.key): yours
+(nats.tls.existingSecret) or the chart's (nats.tls.generate); empty when the bundled NATS speaks
+plain TCP, or NATS is your own.
+*/}}
+{{- define "berth.natsTlsSecret" -}}
+{{- if .Values.nats.deploy -}}
+{{- if .Values.nats.tls.existingSecret -}}
+{{- .Values.nats.tls.existingSecret -}}
+{{- else if .Values.nats.tls.generate -}}
+{{- printf "%s-nats-tls" (include "berth.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "berth.natsVolumes" -}}
+{{- with include "berth.natsTlsSecret" . }}
+{{- /* The CA alone: clients check the servers' certificate and present none. */}}
+- name: nats-tls
+  secret:
+    secretName: {{ . }}
+    defaultMode: 0440
+    items:
+      - { key: {{ $.Values.nats.tls.caKey | default "ca.crt" }}, path: ca.crt }
+{{- end }}
 {{- if and (not .Values.nats.deploy) .Values.nats.existingSecret .Values.nats.secretKeys.creds }}
 - name: nats-creds
   secret:
@@ -271,6 +300,9 @@ are mounted by "berth.natsVolumeMounts" at fixed paths. Call with (dict "root" $
 {{- end -}}
 
 {{- define "berth.natsVolumeMounts" -}}
+{{- if include "berth.natsTlsSecret" . }}
+- { name: nats-tls, mountPath: /etc/berth/nats/tls, readOnly: true }
+{{- end }}
 {{- if and (not .Values.nats.deploy) .Values.nats.existingSecret .Values.nats.secretKeys.creds }}
 - { name: nats-creds, mountPath: /etc/berth/nats/creds, readOnly: true }
 {{- end }}
