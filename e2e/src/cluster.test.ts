@@ -323,6 +323,17 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
     const { layer2, bgp } = await stopLayer2Owner(cluster, { layer2Vip: lanVip, bgpVip });
     report(t, `layer 2, ${owner.name} stopped`, layer2);
     report(t, `BGP, ${owner.name} stopped`, bgp);
+    // When BGP requests failed, what the speakers and bus-auth said meanwhile.
+    if (bgp.failed >= bgp.sent / 4)
+      for (const pod of (await pods(berth.namespace)).items.filter((p) =>
+        /route-publisher|bus-auth/.test(p.metadata.name),
+      ))
+        for (const line of (
+          await kubectl('logs', '-n', berth.namespace, pod.metadata.name, '--all-containers', '--tail=40').catch(
+            () => '',
+          )
+        ).split('\n'))
+          if (line !== '') t.diagnostic(`[${pod.metadata.name}] ${line.slice(0, 300)}`);
     await routerHopsBecome(cluster, bgpVip, [survivor.host.ipv4]);
     assert.equal((await layer2Owner(cluster, lanVip)).name, survivor.name, 'the survivor answers ARP for the VIP');
     for (const [what, stream] of [

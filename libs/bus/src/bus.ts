@@ -118,10 +118,10 @@ function natsOptions(
           reconnectJitter: RECONNECT_JITTER_MS,
           pingInterval: PING_INTERVAL_MS,
           maxPingOut: MAX_PINGS_OUT,
-          // nats.js gives up for good after the same authorization error twice in a row. A
-          // node-agent's is judged by bus-auth, which may be unreachable for a moment (its node
-          // lost, the API server restarting): keep trying, as for any other outage.
-          ignoreAuthErrorAbort: true,
+          // nats.js gives up for good after the same authorization error twice in a row: right
+          // for a wrong password, wrong for a token bus-auth judges, since bus-auth may be
+          // unreachable for a moment (its node lost, the API server restarting). Keep trying then.
+          ignoreAuthErrorAbort: config.natsTokenFile !== undefined,
         }
       : { maxReconnectAttempts: 0, waitOnFirstConnect: false, timeout: once.timeoutMs }),
   };
