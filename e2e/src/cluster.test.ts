@@ -319,6 +319,10 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
     const busOnOwner = (await pods(berth.namespace)).items
       .filter((p) => p.spec.nodeName === owner.name && /-(nats|redis)-\d$/.test(p.metadata.name))
       .map((p) => p.metadata.name);
+    // With its node the cluster loses its DNS, when CoreDNS (one replica) ran there.
+    const dnsOnOwner = (await pods('kube-system', 'k8s-app=kube-dns')).items.some(
+      (p) => p.spec.nodeName === owner.name,
+    );
 
     const { layer2, bgp } = await stopLayer2Owner(cluster, { layer2Vip: lanVip, bgpVip });
     report(t, `layer 2, ${owner.name} stopped`, layer2);
@@ -351,7 +355,7 @@ describe('Berth on a cluster of real kubelets, installed with its Helm chart (ce
 
     // The bus and the store lost a server each with the node (the Redis primary, when it was
     // there): a Service created now still gets its address and its route.
-    t.diagnostic(`bus servers on ${owner.name}: ${busOnOwner.join(', ') || 'none'}`);
+    t.diagnostic(`bus servers on ${owner.name}: ${busOnOwner.join(', ') || 'none'}; cluster DNS too: ${dnsOnOwner}`);
     assert.equal(busOnOwner.length, 2, `one NATS server and one Redis went with ${owner.name}`);
     const late = await startEchoService(cluster, { name: 'late', replicas: 1, avoidNodes: [QUIET_NODE, owner.name] });
     await routerHopsBecome(

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import dnsModule from 'node:dns';
 import { createServer, connect as connectTcp, type AddressInfo, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, it, type TestContext } from 'node:test';
@@ -7,7 +8,7 @@ import { connect, type NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
 import type { NodeHealthSnapshot, NodeSnapshot, RouteWithdrawnEvent } from '@berth/contracts';
 import { createLogger, Readiness } from '@berth/runtime';
-import { startNats, startNatsCluster, type RigNats } from '@berth/rig';
+import { startDns, startNats, startNatsCluster, type RigNats } from '@berth/rig';
 import {
   Buckets,
   ContractViolationError,
@@ -211,6 +212,66 @@ describe('bus - on a three-server JetStream cluster', () => {
       assert.ok(stored.has(key), `${key} kept`);
     await until(() => seen.some((c) => c.type === 'put' && c.key === 'after-kill'), 'the write, watched', 20_000);
     t.diagnostic(`written ${writtenAt - killedAt} ms and watched ${Date.now() - killedAt} ms after the kill`);
+  });
+});
+
+describe('bus - losing its server while cluster DNS is silent', () => {
+  it('reconnects to another server at the address DNS gave last, and writes land again', async (t) => {
+    // The servers tell clients nothing of each other: their names are the only way to them.
+    const cluster = await startNatsCluster({ advertise: false });
+    const names = cluster.urls.map((_, i) => `n${i + 1}.nats.berth.test`);
+    const dns = await startDns(Object.fromEntries(names.map((name) => [name, '127.0.0.1']))).catch(
+      async (error: unknown) => {
+        await cluster.stop();
+        throw error;
+      },
+    );
+    const systemServers = dnsModule.getServers();
+    dnsModule.setServers([dns.server]);
+    const { logger, lines } = capturingLogger();
+    // In this order: the client first, or it would go on looking for servers that are gone.
+    const cleanUp = async (bus?: Bus) => {
+      await bus?.close();
+      dnsModule.setServers(systemServers);
+      await dns.stop();
+      await cluster.stop();
+    };
+    const bus = await connectBus(
+      {
+        ...cluster.as('rig').config,
+        natsServers: cluster.urls.map((url, i) => url.replace('127.0.0.1', names[i] ?? '')),
+        natsReplicas: 3,
+      },
+      { name: 'client', identity: 'watcher', logger },
+    ).catch(async (error: unknown) => {
+      await cleanUp();
+      throw error;
+    });
+    t.after(() => cleanUp(bus));
+    await bus.ensureTopology();
+    const nodes = await bus.bucket(Buckets.nodes);
+    await nodes.put(node('before', '1'));
+    const server = String(lines.find((l) => l.msg === 'connected to NATS')?.['server']);
+    const on = names.findIndex((name) => server.startsWith(`${name}:`));
+    assert.ok(on >= 0, `connected to one of the named servers: ${server}`);
+
+    // The lost node took the DNS pod with it: questions go unanswered from now on.
+    dns.silence();
+    const killedAt = Date.now();
+    await cluster.kill(on);
+    let landed = false;
+    let lastError: unknown;
+    for (const deadline = Date.now() + 60_000; !landed && Date.now() < deadline;) {
+      try {
+        await nodes.put(node('after', '1'));
+        landed = true;
+      } catch (error) {
+        lastError = error;
+        await sleep(200);
+      }
+    }
+    assert.ok(landed, `no write landed within 60 s of losing ${names[on]} with DNS silent: ${String(lastError)}`);
+    t.diagnostic(`a write landed ${Date.now() - killedAt} ms after the client's server died, DNS silent`);
   });
 });
 

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Static } from '@sinclair/typebox';
 import {
-  connect,
   credsAuthenticator,
   tokenAuthenticator,
   DiscardPolicy,
@@ -20,6 +19,7 @@ import type { Logger, Readiness } from '@berth/runtime';
 import { Counter, type Registry } from 'prom-client';
 import type { BusConfig } from './config.js';
 import { ContractViolationError } from './errors.js';
+import { dialNats } from './nats-dial.js';
 import { HeartbeatChannel } from './heartbeats.js';
 import { eventSubject, inboxPrefix, type BusIdentity } from './permissions.js';
 import { Buckets, EventsStream, type BucketSpec } from './topology.js';
@@ -95,6 +95,13 @@ const PING_INTERVAL_MS = 1000;
 const MAX_PINGS_OUT = 3;
 
 /**
+ * How long one attempt to reach a server (TCP, TLS, and its answer to CONNECT) may take. A server
+ * whose node is gone swallows the SYN; with nats.js's 20 s a client would wait that long before
+ * it tries a live one.
+ */
+const DIAL_TIMEOUT_MS = 3000;
+
+/**
  * After the bus comes back, how much longer than the health timeout a node-agent that was
  * healthy has to be heard again: the spread of the clients' returns, and one heartbeat interval.
  */
@@ -118,6 +125,7 @@ function natsOptions(
           reconnectJitter: RECONNECT_JITTER_MS,
           pingInterval: PING_INTERVAL_MS,
           maxPingOut: MAX_PINGS_OUT,
+          timeout: DIAL_TIMEOUT_MS,
           // nats.js gives up for good after the same authorization error twice in a row: right
           // for a wrong password, wrong for a token bus-auth judges, since bus-auth may be
           // unreachable for a moment (its node lost, the API server restarting). Keep trying then.
@@ -153,7 +161,7 @@ function natsOptions(
  */
 export async function connectNats(config: BusConfig, options: BusOptions): Promise<NatsConnection> {
   options.readiness?.notReady('bus', 'connecting to NATS');
-  const nc = await connect(natsOptions(config, options, undefined));
+  const nc = await dialNats(natsOptions(config, options, undefined));
   options.readiness?.ready('bus');
   options.logger.info({ server: nc.getServer() }, 'connected to NATS');
   void followStatus(nc, options, () => undefined);
@@ -168,7 +176,7 @@ export async function connectBus(config: BusConfig, options: BusOptions): Promis
   const { logger, readiness } = options;
   readiness?.notReady('bus', 'connecting to NATS');
   const once = options.readOnly === true ? { timeoutMs: options.connectTimeoutMs ?? 5000 } : undefined;
-  const nc = await connect(natsOptions(config, options, once));
+  const nc = await dialNats(natsOptions(config, options, once));
   readiness?.ready('bus');
   logger.info({ server: nc.getServer() }, 'connected to NATS');
   const invalid = new Counter({

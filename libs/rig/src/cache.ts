@@ -47,3 +47,8 @@ export function natsServerBinary(): string {
   const version = PINNED['nats-server'];
   return fromCache(join(`nats-server-${version}`, 'bin', 'nats-server'), `nats-server ${version}`, constants.X_OK);
 }
+
+/** CoreDNS as the setup built it (the rig cluster's DNS, and a DNS server on loopback). */
+export function corednsBinary(): string {
+  return fromCache(join(`coredns-${PINNED.coredns}`, 'bin', 'coredns'), `CoreDNS ${PINNED.coredns}`, constants.X_OK);
+}

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { fromCache, natsServerBinary, PINNED } from './cache.js';
+import { corednsBinary, fromCache, natsServerBinary, PINNED } from './cache.js';
 import type { RigDocker } from './docker.js';
 import { RigError } from './errors.js';
 import { repoRoot } from './tools.js';
@@ -132,7 +132,7 @@ export interface RigClusterImages {
 
 /** Builds the cluster's own images on the rig's bases (CoreDNS from the binary the setup built). */
 export async function makeClusterImages(docker: RigDocker, base: RigBaseImages): Promise<RigClusterImages> {
-  const coredns = fromCache(join(`coredns-${PINNED.coredns}`, 'bin'), `CoreDNS ${PINNED.coredns}`);
+  const coredns = dirname(corednsBinary());
   const images: RigClusterImages = {
     pause: `berth-rig/pause:${PINNED.debian}`,
     coredns: `berth-rig/coredns:${PINNED.coredns}`,

@@ -3,6 +3,8 @@ export { freePort, requireTool } from './tools.js';
 export { sweepStaleRigs } from './process.js';
 export type { RigProcess } from './process.js';
 export type { RigCertificates } from './tls.js';
+export { startDns } from './dns.js';
+export type { RigDns } from './dns.js';
 export { startNats, startNatsCluster } from './nats.js';
 export type { RigNats, RigNatsAccess, RigNatsCluster } from './nats.js';
 export { redisPing, startRedis } from './redis.js';

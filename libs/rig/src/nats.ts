@@ -151,8 +151,12 @@ export interface RigNatsCluster {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Starts a JetStream cluster and resolves once it has a meta leader, so streams can be made. */
-export async function startNatsCluster(options: { size?: number } = {}): Promise<RigNatsCluster> {
+/**
+ * Starts a JetStream cluster and resolves once it has a meta leader, so streams can be made. With
+ * `advertise: false` the servers tell clients nothing of each other: a client knows only the URLs
+ * it was given.
+ */
+export async function startNatsCluster(options: { size?: number; advertise?: boolean } = {}): Promise<RigNatsCluster> {
   const size = options.size ?? 3;
   const binary = natsServerBinary();
   const dir = makeRigDir('nats-cluster');
@@ -174,6 +178,7 @@ export async function startNatsCluster(options: { size?: number } = {}): Promise
         `cluster {`,
         `  name: berth`,
         `  listen: "127.0.0.1:${routePorts[index]}"`,
+        ...(options.advertise === false ? ['  no_advertise: true'] : []),
         `  routes: [${routePorts.map((port) => `"nats-route://127.0.0.1:${port}"`).join(', ')}]`,
         `}`,
         '',

@@ -1,0 +1,65 @@
+import { promises as dns } from 'node:dns';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { corednsBinary } from './cache.js';
+import { makeRigDir, spawnServer, stopAndRemove, waitUntil } from './process.js';
+import { freePorts } from './tools.js';
+
+/** CoreDNS on loopback answering for a few names, which can go silent like a lost node's DNS. */
+export interface RigDns {
+  /** `127.0.0.1:<port>`, for `dns.setServers`. */
+  readonly server: string;
+  /** Stops answering (SIGSTOP): questions go unanswered, as when DNS's pod vanished with its node. */
+  silence(): void;
+  /** Answers again (SIGCONT). */
+  resume(): void;
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Starts CoreDNS answering `records` (name → IPv4 address) from its hosts plugin, and nothing else. */
+export async function startDns(records: Readonly<Record<string, string>>): Promise<RigDns> {
+  const dir = makeRigDir('dns');
+  const [port] = await freePorts(1);
+  if (port === undefined) throw new Error('no free port for CoreDNS');
+  const hosts = Object.entries(records).map(([name, address]) => `    ${address} ${name}`);
+  await writeFile(
+    join(dir, 'Corefile'),
+    [`.:${port} {`, '  bind 127.0.0.1', '  hosts {', ...hosts, '  }', '}', ''].join('\n'),
+  );
+  const server = spawnServer('coredns', corednsBinary(), ['-conf', join(dir, 'Corefile')], { dir });
+  // A server already gone has nothing to stop or resume.
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(-server.pid, name);
+    } catch {
+      // ESRCH
+    }
+  };
+  const stop = async () => {
+    signal('SIGCONT');
+    await stopAndRemove([server], [dir]);
+  };
+  const address = `127.0.0.1:${port}`;
+  const [first] = Object.keys(records);
+  try {
+    const resolver = new dns.Resolver({ timeout: 200, tries: 1 });
+    resolver.setServers([address]);
+    await waitUntil(
+      server,
+      'answering',
+      async () => (first === undefined || (await resolver.resolve4(first)).length > 0 ? true : undefined),
+      10_000,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    server: address,
+    silence: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
