@@ -83,6 +83,11 @@ export class NodeAgent {
     this.#schedule();
   }
 
+  /** It has read every bucket it elects owners from: it could take a VIP over now. */
+  get synced(): boolean {
+    return this.#inputsReady;
+  }
+
   inputsInitialized(): void {
     this.#inputsReady = true;
     this.changed();

@@ -9,6 +9,11 @@ export interface HeartbeatOptions {
   /** Sends a heartbeat live (core NATS); false when it could not go out. */
   readonly send: (snapshot: NodeHealthSnapshot) => boolean;
   readonly links: () => Iterable<Link>;
+  /**
+   * Whether the agent has read the bus and could take a VIP over. Until then it says it is not
+   * ready: an owner handing a VIP over to it would otherwise stop answering before it starts.
+   */
+  readonly synced: () => boolean;
   readonly intervalMs: number;
   /** The health timeout: a heartbeat still unwritten after it can keep nobody alive. */
   readonly timeoutMs: number;
@@ -64,15 +69,15 @@ export function startHeartbeat(options: HeartbeatOptions): { stop(): Promise<voi
   };
   const beat = () => {
     const interfaces = [...options.links()].filter((link) => link.usable()).map((link) => link.name);
-    const ready = interfaces.length > 0;
-    const problem = ready ? '' : 'no usable interface with raw sockets open';
+    const usable = interfaces.length > 0;
+    const problem = usable ? '' : 'no usable interface with raw sockets open';
     if (problem !== lastProblem) {
-      if (ready) readiness.ready('interfaces');
+      if (usable) readiness.ready('interfaces');
       else readiness.notReady('interfaces', problem);
-      logger[ready ? 'info' : 'warn']({ node, interfaces }, ready ? 'answering on interfaces' : problem);
+      logger[usable ? 'info' : 'warn']({ node, interfaces }, usable ? 'answering on interfaces' : problem);
       lastProblem = problem;
     }
-    const snapshot = snapshotOf(ready, interfaces);
+    const snapshot = snapshotOf(usable && options.synced(), interfaces);
     metrics.heartbeats.inc({ channel: 'live', result: options.send(snapshot) ? 'ok' : 'failed' });
     store(snapshot);
   };

@@ -58,6 +58,7 @@ await runService({
       bucket: await bus.bucket(Buckets.nodeHealth),
       send: (snapshot) => bus.sendHeartbeat(snapshot),
       links: () => responder.links.values(),
+      synced: () => agent.synced,
       intervalMs: config.heartbeatIntervalMs,
       timeoutMs: config.nodeHealthTimeoutMs,
       metrics,
