@@ -407,6 +407,15 @@ describe('helm chart deploy/helm/berth', { timeout: 170_000 }, () => {
     await refused(['nats.replicas=2'], /nats\/replicas/);
     await refused(['redis.replicas=2'], /needs redis.replicas of 3 or more/);
     await refused(['redis.sentinel.minReplicas=3'], /minReplicas must be below redis.replicas/);
+    await refused(
+      [
+        'nats.deploy=false',
+        'nats.url=tls://nats.example:4222',
+        'nats.existingSecret=nats',
+        'nats.secretKeys.token=token',
+      ],
+      /nats.secretKeys: password, token and creds are each a way to log in, set one/,
+    );
   });
 
   it('the PrometheusRule holds the four alerts, and promtool proves each fires when it should', async (t) => {

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
 import type { NodeHealthSnapshot, NodeSnapshot, RouteWithdrawnEvent } from '@berth/contracts';
-import { createLogger, Readiness } from '@berth/runtime';
+import { ConfigError, createLogger, Readiness } from '@berth/runtime';
 import { startDns, startNats, startNatsCluster, type RigNats } from '@berth/rig';
 import {
   Buckets,
@@ -359,6 +359,17 @@ describe('bus - against a real nats-server', () => {
   });
 
   const config = () => nats.as('rig').config;
+
+  it('refuses two kinds of credentials at once, naming them, before it connects', async () => {
+    await assert.rejects(
+      connectBus(
+        { ...nats.as('watcher').config, natsTokenFile: '/var/run/secrets/berth/nats/token' },
+        { name: 'both', identity: 'watcher', logger: createLogger('test', 'silent') },
+      ),
+      (error: unknown) =>
+        error instanceof ConfigError && /BERTH_NATS_PASSWORD and BERTH_NATS_TOKEN_FILE are all set/.test(error.message),
+    );
+  });
 
   it('refuses to connect without the right credentials', async () => {
     const { logger } = capturingLogger();

@@ -15,7 +15,7 @@ import {
   type NatsConnection,
 } from 'nats';
 import { EventSchemas, validator, type EventName, type NodeHealthSnapshot, type Validator } from '@berth/contracts';
-import type { Logger, Readiness } from '@berth/runtime';
+import { ConfigError, type Logger, type Readiness } from '@berth/runtime';
 import { Counter, type Registry } from 'prom-client';
 import type { BusConfig } from './config.js';
 import { ContractViolationError } from './errors.js';
@@ -107,12 +107,30 @@ const DIAL_TIMEOUT_MS = 3000;
  */
 export const BUS_RETURN_GRACE_MS = RECONNECT_WAIT_MS + RECONNECT_JITTER_MS + 100;
 
+/**
+ * One kind of credential at a time: nats.js would take the last it was given and say nothing of
+ * the others, so a leftover password or .creds file would quietly decide who this client is.
+ */
+function checkCredentials(config: BusConfig): void {
+  const given = [
+    config.natsPassword === undefined ? undefined : 'BERTH_NATS_PASSWORD',
+    config.natsToken === undefined ? undefined : 'BERTH_NATS_TOKEN',
+    config.natsTokenFile === undefined ? undefined : 'BERTH_NATS_TOKEN_FILE',
+    config.natsCredsFile === undefined ? undefined : 'BERTH_NATS_CREDS_FILE',
+  ].filter((name) => name !== undefined);
+  if (given.length > 1)
+    throw new ConfigError([
+      `${given.join(' and ')} are all set: set one (a password with BERTH_NATS_USER, a token, a token file, or a .creds file)`,
+    ]);
+}
+
 /** Maps Berth's bus settings onto the NATS client's options. */
 function natsOptions(
   config: BusConfig,
   { name, identity, node }: BusOptions,
   once: { timeoutMs: number } | undefined,
 ): ConnectionOptions {
+  checkCredentials(config);
   const options: ConnectionOptions = {
     servers: [...config.natsServers],
     name,

@@ -533,6 +533,10 @@ Service. Call with (dict "root" $ "component" "nats" "index" 0).
 {{- if and .Values.nats.deploy .Values.nats.existingSecret (or .Values.nats.secretKeys.token .Values.nats.secretKeys.creds) }}
 {{- fail "the bundled NATS (nats.deploy=true) uses a user and password: leave nats.secretKeys.token and nats.secretKeys.creds empty" }}
 {{- end }}
+{{- $keys := .Values.nats.secretKeys }}
+{{- if and (not .Values.nats.deploy) .Values.nats.existingSecret (gt (len (compact (list $keys.password $keys.token $keys.creds))) 1) }}
+{{- fail "nats.secretKeys: password, token and creds are each a way to log in, set one (password is set by default: with a token or a .creds file add --set nats.secretKeys.password='')" }}
+{{- end }}
 {{- end -}}
 
 {{/*
