@@ -335,6 +335,17 @@ describe('helm chart deploy/helm/berth', { timeout: 170_000 }, () => {
     }
   });
 
+  it('the bundled NATS with your certificate: nats.tls.existingSecret replaces the generated one, servers and clients', async () => {
+    const rendered = await renderChart(['nats.tls.existingSecret=bus-tls']);
+    assert.doesNotMatch(rendered, /name: berth-nats-tls/, 'nothing generated');
+    // The servers (certificate and key) and each of watcher, ipam, route-publisher, node-agent, bus-auth (the CA).
+    assert.equal(
+      rendered.match(/secretName: bus-tls$/gm)?.length,
+      6,
+      String(rendered.match(/secretName: .*$/gm)?.join(', ')),
+    );
+  });
+
   it('the bundled Redis: three servers under Sentinel by default (ipam asks the sentinels), or one', async () => {
     const env = (objects: readonly KubeObject[]) =>
       new Map(

@@ -512,9 +512,6 @@ Service. Call with (dict "root" $ "component" "nats" "index" 0).
 
 {{/* Checks that values fit together, with messages that say what to change. */}}
 {{- define "berth.validate" -}}
-{{- if and .Values.nats.deploy .Values.nats.tls.existingSecret }}
-{{- fail "nats.tls.existingSecret is for an external NATS: the bundled one (nats.deploy=true) serves plain NATS inside the cluster; set nats.deploy=false and nats.url to use TLS" }}
-{{- end }}
 {{- if and .Values.redis.deploy .Values.redis.tls.existingSecret }}
 {{- fail "redis.tls.existingSecret is for an external Redis: the bundled one (redis.deploy=true) has no TLS; set redis.deploy=false and redis.url to use TLS" }}
 {{- end }}
