@@ -35,7 +35,13 @@ async function assertOneAnswerEach(
 async function assertNoGap(lab: L2Lab, frames: readonly WireFrame[], ip: string): Promise<void> {
   const windows = answersPerRequest(frames, ip, await lab.macOf('client')).slice(0, -1);
   const unanswered = windows.filter((w) => w.length === 0).length;
-  assert.equal(unanswered, 0, `${unanswered} of ${windows.length} requests for ${ip} went unanswered`);
+  // What the wire showed for the VIP, when some request went unanswered: who said what, when.
+  const t0 = frames[0]?.t ?? 0;
+  const wire = frames
+    .filter((f) => f.ip === ip)
+    .map((f) => `${Math.round((f.t - t0) * 1000)}ms ${f.kind} ${f.mac ?? f.from}`)
+    .join('; ');
+  assert.equal(unanswered, 0, `${unanswered} of ${windows.length} requests for ${ip} went unanswered: ${wire}`);
 }
 
 describe('node-agent: layer 2 in network namespaces', { timeout: 170_000 }, () => {

@@ -39,17 +39,27 @@ export function parseCapture(text: string): WireFrame[] {
   return frames;
 }
 
+/** A reply later than this after its request no longer counts as its answer. */
+const ANSWER_WITHIN_S = 1;
+
 /**
- * For each request the client broadcast for `ip`, the MACs that answered it (the replies until
- * the next request; announcements are not answers): more than one means two nodes answered at once.
+ * For each request the client broadcast for `ip`, the MACs that answered it: more than one means
+ * two nodes answered at once. A reply answers the newest earlier request its sender has not
+ * answered yet, so a burst of requests (a loaded prober catching up) answered by as many replies
+ * counts every request answered, and a reply that comes after the next request still counts for
+ * its own. Announcements are not answers.
  */
 export function answersPerRequest(frames: readonly WireFrame[], ip: string, client: string): string[][] {
-  const windows: Set<string>[] = [];
+  const requests: { t: number; macs: Set<string> }[] = [];
   for (const frame of frames) {
     if (frame.ip !== ip) continue;
-    if (frame.from === client && (frame.kind === 'arp-request' || frame.kind === 'ns')) windows.push(new Set());
-    else if ((frame.kind === 'arp-reply' || frame.kind === 'na') && frame.mac !== undefined)
-      windows.at(-1)?.add(frame.mac);
+    if (frame.from === client && (frame.kind === 'arp-request' || frame.kind === 'ns'))
+      requests.push({ t: frame.t, macs: new Set() });
+    else if ((frame.kind === 'arp-reply' || frame.kind === 'na') && frame.mac !== undefined) {
+      const mac = frame.mac;
+      const open = requests.findLast((r) => !r.macs.has(mac));
+      if (open !== undefined && frame.t - open.t <= ANSWER_WITHIN_S) open.macs.add(mac);
+    }
   }
-  return windows.map((w) => [...w].sort());
+  return requests.map((r) => [...r.macs].sort());
 }
