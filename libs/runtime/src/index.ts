@@ -6,6 +6,6 @@ export { createMetrics, readinessGauge } from './metrics.js';
 export { Readiness } from './readiness.js';
 export { startHealthServer } from './health-server.js';
 export type { HealthServer } from './health-server.js';
-export { baseConfig, runService } from './service.js';
+export { baseConfig, loadConfigOrExit, runService } from './service.js';
 export type { Closer, ServiceContext, ServiceDefinition } from './service.js';
 export { KeyedWorker } from './keyed-worker.js';

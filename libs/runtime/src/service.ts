@@ -33,19 +33,29 @@ export interface ServiceDefinition<S extends ConfigSpec> {
 }
 
 /**
+ * The settings `spec` names, or one fatal log line naming every bad variable and what it wants,
+ * then exit code 2: a mistake in configuration is told as such, never as a stack trace.
+ */
+export function loadConfigOrExit<S extends ConfigSpec>(component: string, spec: S): ConfigOf<S> {
+  try {
+    return loadConfig(spec);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    createLogger(component).fatal({ problems: error.problems }, error.message);
+    process.exit(2);
+  }
+}
+
+/**
  * Runs one service: config, logger, metrics and health endpoints, then `start`; on SIGTERM or
  * SIGINT aborts, runs the closers in reverse order within the shutdown timeout, and exits 0
  * (1 when a closer failed or the timeout passed).
  */
 export async function runService<S extends ConfigSpec>(definition: ServiceDefinition<S>): Promise<void> {
-  let config: ConfigOf<S> & ConfigOf<typeof baseConfig>;
-  try {
-    config = loadConfig({ ...baseConfig, ...definition.config });
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    createLogger(definition.component).fatal({ problems: error.problems }, error.message);
-    process.exit(2);
-  }
+  const config: ConfigOf<S> & ConfigOf<typeof baseConfig> = loadConfigOrExit(definition.component, {
+    ...baseConfig,
+    ...definition.config,
+  });
   const logger = createLogger(definition.component, config.logLevel);
   const registry = createMetrics(definition.component);
   const readiness = new Readiness();

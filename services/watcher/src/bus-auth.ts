@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { busPermissions, connectNats } from '@berth/bus';
 import { KubeApiError, kubeApiFor } from '@berth/kube';
-import { baseConfig, createLogger, env, loadConfig, runService } from '@berth/runtime';
+import { baseConfig, createLogger, env, loadConfigOrExit, runService, type Logger } from '@berth/runtime';
 import { Counter } from 'prom-client';
 import { admitNodeAgent, tokenExpiry } from './bus-auth/admission.js';
 import { answerCallouts, type Judge } from './bus-auth/callout.js';
@@ -64,13 +64,29 @@ await runService({
 
 /** Makes (or completes) the issuer Secret; returns the exit code. */
 async function ensureIssuer(): Promise<number> {
-  const config = loadConfig({
+  const config = loadConfigOrExit('bus-auth-issuer', {
     logLevel: baseConfig.logLevel,
     kubeconfig: env.file('BERTH_KUBECONFIG'),
     namespace: env.string('BERTH_NAMESPACE', 'berth-system'),
     secret: env.string('BERTH_BUS_AUTH_ISSUER_SECRET'),
   });
   const logger = createLogger('bus-auth-issuer', config.logLevel);
+  try {
+    return await writeIssuer(config, logger);
+  } catch (error) {
+    // Forbidden, or the API server unreachable: say which Secret, and let the hook fail.
+    logger.fatal(
+      { err: error, secret: config.secret, namespace: config.namespace },
+      'could not make the issuer Secret',
+    );
+    return 1;
+  }
+}
+
+async function writeIssuer(
+  config: { kubeconfig: string | undefined; namespace: string; secret: string },
+  logger: Logger,
+): Promise<number> {
   const api = kubeApiFor(config.kubeconfig);
   const path = `/api/v1/namespaces/${config.namespace}/secrets`;
   let existing: Record<string, string> | undefined;

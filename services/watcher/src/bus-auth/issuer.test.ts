@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, verify } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { createAccount } from '@nats-io/nkeys';
 import fc from 'fast-check';
 import { accountSeed, issuerFromSecret, issuerSecretData } from './issuer.js';
@@ -56,5 +58,33 @@ describe('bus-auth - the issuer Secret', () => {
       { seed, issuer },
       'and corrected',
     );
+  });
+});
+
+describe('bus-auth - ensure-issuer, the Helm hook', () => {
+  const hook = fileURLToPath(new URL('../bus-auth.js', import.meta.url));
+  const runHook = (env: Record<string, string>) =>
+    spawnSync(process.execPath, [hook, 'ensure-issuer'], {
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+
+  it('says which setting is missing in one log line, and exits 2', () => {
+    const result = runHook({ BERTH_NAMESPACE: 'berth-system' });
+    assert.equal(result.status, 2);
+    const lines = result.stdout.trim().split('\n');
+    assert.equal(lines.length, 1, result.stdout + result.stderr);
+    const line = JSON.parse(lines[0] ?? '') as { level: string; problems: string[] };
+    assert.equal(line.level, 'fatal');
+    assert.match(line.problems.join(), /BERTH_BUS_AUTH_ISSUER_SECRET is required/);
+    assert.equal(result.stderr, '', 'no stack trace');
+  });
+
+  it('says which Secret it could not make when the API server cannot be reached, and exits 1', () => {
+    const result = runHook({ BERTH_BUS_AUTH_ISSUER_SECRET: 'issuer', BERTH_KUBECONFIG: '/dev/null' });
+    assert.equal(result.status, 1);
+    const line = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '') as { msg: string; secret: string };
+    assert.deepEqual([line.msg, line.secret], ['could not make the issuer Secret', 'issuer']);
   });
 });
