@@ -2,7 +2,8 @@ import { promises as dns } from 'node:dns';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { corednsBinary } from './cache.js';
-import { makeRigDir, spawnServer, stopAndRemove, waitUntil } from './process.js';
+import { RigError } from './errors.js';
+import { killGroup, makeRigDir, spawnServer, stopAndRemove, waitUntil } from './process.js';
 import { freePorts } from './tools.js';
 
 /** CoreDNS on loopback answering for a few names, which can go silent like a lost node's DNS. */
@@ -11,8 +12,6 @@ export interface RigDns {
   readonly server: string;
   /** Stops answering (SIGSTOP): questions go unanswered, as when DNS's pod vanished with its node. */
   silence(): void;
-  /** Answers again (SIGCONT). */
-  resume(): void;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -21,23 +20,16 @@ export interface RigDns {
 export async function startDns(records: Readonly<Record<string, string>>): Promise<RigDns> {
   const dir = makeRigDir('dns');
   const [port] = await freePorts(1);
-  if (port === undefined) throw new Error('no free port for CoreDNS');
+  if (port === undefined) throw new RigError('no free port for CoreDNS', 'RIG_BAD_OPTION');
   const hosts = Object.entries(records).map(([name, address]) => `    ${address} ${name}`);
   await writeFile(
     join(dir, 'Corefile'),
     [`.:${port} {`, '  bind 127.0.0.1', '  hosts {', ...hosts, '  }', '}', ''].join('\n'),
   );
   const server = spawnServer('coredns', corednsBinary(), ['-conf', join(dir, 'Corefile')], { dir });
-  // A server already gone has nothing to stop or resume.
-  const signal = (name: NodeJS.Signals) => {
-    try {
-      process.kill(-server.pid, name);
-    } catch {
-      // ESRCH
-    }
-  };
   const stop = async () => {
-    signal('SIGCONT');
+    // A silenced server must run again to hear SIGTERM.
+    killGroup(server.pid, 'SIGCONT');
     await stopAndRemove([server], [dir]);
   };
   const address = `127.0.0.1:${port}`;
@@ -57,8 +49,7 @@ export async function startDns(records: Readonly<Record<string, string>>): Promi
   }
   return {
     server: address,
-    silence: () => signal('SIGSTOP'),
-    resume: () => signal('SIGCONT'),
+    silence: () => killGroup(server.pid, 'SIGSTOP'),
     stop,
     [Symbol.asyncDispose]: stop,
   };
